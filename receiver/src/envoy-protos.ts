@@ -1,0 +1,114 @@
+// Envoy's own ALS v3 protos, as shipped by @grpc/grpc-js-xds (deps/envoy-api and the deps it imports),
+// loaded once. Nothing here is hand-written protocol: the decoded shapes below only name the fields the
+// receiver reads, as @grpc/proto-loader produces them with LOADER_OPTIONS.
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const XDS_DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+
+export const ENVOY_INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-validate', 'xds'].map((d) =>
+  path.join(XDS_DEPS, d),
+);
+
+/** Envoy's messages keep snake_case; well-known types (Any, Struct, Timestamp …) stay camelCase. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  bytes: Buffer,
+  includeDirs: ENVOY_INCLUDE_DIRS,
+};
+
+export const ALS_SERVICE = 'envoy.service.accesslog.v3.AccessLogService';
+
+let cached: { definition: protoLoader.PackageDefinition; grpcObject: grpc.GrpcObject } | undefined;
+
+export function loadAlsProtos(): { definition: protoLoader.PackageDefinition; grpcObject: grpc.GrpcObject } {
+  if (!cached) {
+    const definition = protoLoader.loadSync('envoy/service/accesslog/v3/als.proto', LOADER_OPTIONS);
+    cached = { definition, grpcObject: grpc.loadPackageDefinition(definition) };
+  }
+  return cached;
+}
+
+/** The AccessLogService definition, for `server.addService` and for test clients. */
+export function alsServiceDefinition(): grpc.ServiceDefinition {
+  const svc = loadAlsProtos().definition[ALS_SERVICE] as grpc.ServiceDefinition;
+  return svc;
+}
+
+// ---- decoded shapes (the subset the receiver reads) ----
+
+export interface Duration { seconds?: number; nanos?: number }
+export interface Timestamp { seconds?: number; nanos?: number }
+export interface Any { type_url?: string; value?: Buffer }
+export interface Value {
+  nullValue?: string; numberValue?: number; stringValue?: string; boolValue?: boolean;
+  structValue?: Struct; listValue?: { values?: Value[] }; kind?: string;
+}
+export interface Struct { fields?: Record<string, Value> }
+export interface SocketAddress { address?: string; port_value?: number }
+export interface Address { socket_address?: SocketAddress }
+
+export interface Node {
+  id?: string;
+  cluster?: string;
+  metadata?: Struct;
+}
+
+export interface TlsProperties {
+  tls_version?: string;
+  local_certificate_properties?: { subject_alt_name?: { uri?: string; dns?: string }[]; subject?: string };
+  peer_certificate_properties?: { subject_alt_name?: { uri?: string; dns?: string }[]; subject?: string };
+  tls_sni_hostname?: string;
+}
+
+export interface AccessLogCommon {
+  downstream_remote_address?: Address;
+  downstream_local_address?: Address;
+  tls_properties?: TlsProperties;
+  start_time?: Timestamp;
+  time_to_last_rx_byte?: Duration;
+  time_to_first_upstream_tx_byte?: Duration;
+  time_to_last_upstream_tx_byte?: Duration;
+  time_to_first_upstream_rx_byte?: Duration;
+  time_to_last_upstream_rx_byte?: Duration;
+  time_to_first_downstream_tx_byte?: Duration;
+  time_to_last_downstream_tx_byte?: Duration;
+  upstream_remote_address?: Address;
+  upstream_local_address?: Address;
+  upstream_cluster?: string;
+  response_flags?: Record<string, unknown>;
+  filter_state_objects?: Record<string, Any>;
+  duration?: Duration;
+  route_name?: string;
+}
+
+export interface HttpAccessLogEntry {
+  common_properties?: AccessLogCommon;
+  protocol_version?: string;
+  request?: {
+    request_method?: string; scheme?: string; authority?: string; path?: string; user_agent?: string;
+    request_headers?: Record<string, string>; request_headers_bytes?: number; request_body_bytes?: number;
+  };
+  response?: {
+    response_code?: { value?: number }; response_headers_bytes?: number; response_body_bytes?: number;
+    response_headers?: Record<string, string>; response_trailers?: Record<string, string>;
+    response_code_details?: string;
+  };
+}
+
+export interface TcpAccessLogEntry {
+  common_properties?: AccessLogCommon;
+  connection_properties?: { received_bytes?: number; sent_bytes?: number };
+}
+
+export interface StreamAccessLogsMessage {
+  identifier?: { node?: Node; log_name?: string };
+  http_logs?: { log_entry?: HttpAccessLogEntry[] };
+  tcp_logs?: { log_entry?: TcpAccessLogEntry[] };
+  log_entries?: 'http_logs' | 'tcp_logs';
+}
