@@ -1,0 +1,155 @@
+// Settings, from flags and RECEIVER_* environment variables (flags win), each validated once; the rest
+// of the receiver gets a typed ReceiverConfig. The flag and env names of the first block are relied on
+// by the stack and other tools: do not rename them.
+import { parseArgs } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from './log';
+
+export const SINK_NAMES = ['oap', 'memory', 'jsonl'] as const;
+export type SinkName = (typeof SINK_NAMES)[number];
+
+export interface ReceiverConfig {
+  listen: string;
+  admin: string;
+  sink: SinkName;
+  oapAddress: string | undefined;
+  serviceNameRule: string | undefined;
+  instanceNameRule: string | undefined;
+  queueCapacity: number;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxMessageBytes: number;
+  maxStreams: number;
+  shutdownTimeoutMs: number;
+  topologyWindowSeconds: number;
+  logLevel: LogLevel;
+}
+
+type Kind =
+  | { type: 'address' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'text' };
+
+interface Setting {
+  key: keyof ReceiverConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  /** undefined: unset unless given (rules: the analyzer's SkyWalking defaults; oap-address: required for oap). */
+  default: string | undefined;
+  help: string;
+}
+
+const INT = (min: number, max: number): Kind => ({ type: 'int', min, max });
+
+/** Every setting, in the order `--help` lists them. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'listen', flag: 'listen', env: 'RECEIVER_LISTEN', kind: { type: 'address' }, default: '0.0.0.0:11800',
+    help: 'ALS gRPC address (host:port) Envoy streams to' },
+  { key: 'admin', flag: 'admin', env: 'RECEIVER_ADMIN', kind: { type: 'address' }, default: '0.0.0.0:8080',
+    help: 'admin HTTP address: /healthz /readyz /metrics /api/topology' },
+  { key: 'sink', flag: 'sink', env: 'RECEIVER_SINK', kind: { type: 'enum', values: SINK_NAMES }, default: 'memory',
+    help: 'where metrics go: oap (SkyWalking OAP), memory (topology at /api/topology), jsonl (stdout)' },
+  { key: 'oapAddress', flag: 'oap-address', env: 'RECEIVER_OAP_ADDRESS', kind: { type: 'address' }, default: undefined,
+    help: 'OAP gRPC address (host:port, usually port 11800); required with --sink oap' },
+  { key: 'serviceNameRule', flag: 'service-name-rule', env: 'RECEIVER_SERVICE_NAME_RULE', kind: { type: 'text' },
+    default: undefined, help: "service name rule, SkyWalking metadata-service-mapping syntax (default: SkyWalking's)" },
+  { key: 'instanceNameRule', flag: 'instance-name-rule', env: 'RECEIVER_INSTANCE_NAME_RULE', kind: { type: 'text' },
+    default: undefined, help: "instance name rule, same syntax (default: SkyWalking's, ${NAME})" },
+  { key: 'queueCapacity', flag: 'queue-capacity', env: 'RECEIVER_QUEUE_CAPACITY', kind: INT(1, 10_000_000),
+    default: '50000', help: 'metrics the sink may hold while its destination is slow or away; beyond: dropped, counted' },
+  { key: 'batchSize', flag: 'batch-size', env: 'RECEIVER_BATCH_SIZE', kind: INT(1, 100_000), default: '500',
+    help: 'metrics per batch sent to the OAP' },
+  { key: 'flushIntervalMs', flag: 'flush-interval-ms', env: 'RECEIVER_FLUSH_INTERVAL_MS', kind: INT(1, 600_000),
+    default: '1000', help: 'longest a partial batch waits before it is sent' },
+  { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'RECEIVER_MAX_MESSAGE_BYTES',
+    kind: INT(1024, 1024 * 1024 * 1024), default: String(4 * 1024 * 1024),
+    help: 'largest ALS message accepted; a bigger one fails its stream with RESOURCE_EXHAUSTED' },
+  { key: 'maxStreams', flag: 'max-streams', env: 'RECEIVER_MAX_STREAMS', kind: INT(1, 1_000_000), default: '2000',
+    help: 'open ALS streams allowed; more are refused with RESOURCE_EXHAUSTED' },
+  { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
+    kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
+  { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',
+    kind: INT(1, 3600), default: '60', help: 'window of the rates the memory sink reports' },
+  { key: 'logLevel', flag: 'log-level', env: 'RECEIVER_LOG_LEVEL', kind: { type: 'enum', values: LOG_LEVELS },
+    default: 'info', help: 'least severe log level written (JSON lines on stderr)' },
+];
+
+export class ConfigError extends Error {}
+
+export type ParsedCommandLine = { help: true } | { help: false; config: ReceiverConfig };
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommandLine {
+  const options: Record<string, { type: 'string' } | { type: 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}. Allowed flags: ${SETTINGS.map((s) => `--${s.flag}`).join(', ')}, --help`);
+  }
+  if (values.help) return { help: true };
+
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const fromFlag = values[s.flag] as string | undefined;
+    const fromEnv = env[s.env] === '' ? undefined : env[s.env];
+    const raw = fromFlag ?? fromEnv ?? s.default;
+    const origin = fromFlag !== undefined ? `--${s.flag}` : fromEnv !== undefined ? s.env : `default of --${s.flag}`;
+    config[s.key] = raw === undefined ? undefined : validate(s, raw, origin);
+  }
+  const result = config as unknown as ReceiverConfig;
+  if (result.sink === 'oap' && !result.oapAddress) {
+    throw new ConfigError('--sink oap needs the OAP address: set --oap-address or RECEIVER_OAP_ADDRESS (host:port, e.g. skywalking-oap.skywalking:11800)');
+  }
+  return { help: false, config: result };
+}
+
+function validate(s: Setting, raw: string, origin: string): string | number {
+  const bad = (allowed: string) => new ConfigError(`${origin}: invalid value ${JSON.stringify(raw)}; allowed: ${allowed}`);
+  switch (s.kind.type) {
+    case 'address':
+      if (!isHostPort(raw)) throw bad('host:port with a port 0-65535 (IPv6 in brackets, e.g. [::]:11800)');
+      return raw;
+    case 'enum':
+      if (!s.kind.values.includes(raw)) throw bad(s.kind.values.join(' | '));
+      return raw;
+    case 'int': {
+      const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n) || n < s.kind.min || n > s.kind.max) {
+        throw bad(`a whole number from ${s.kind.min} to ${s.kind.max}`);
+      }
+      return n;
+    }
+    case 'text':
+      return raw;
+  }
+}
+
+function isHostPort(value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(value);
+  return m !== null && Number(m[2]) <= 65535;
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: node receiver/dist/main.js [flags]',
+    '',
+    'Envoy ALS v3 receiver: Istio metadata-exchange analysis into SkyWalking service-mesh metrics.',
+    'Every flag has an environment variable; the flag wins when both are set.',
+    '',
+  ];
+  const width = Math.max(...SETTINGS.map((s) => s.flag.length)) + 10;
+  for (const s of SETTINGS) {
+    lines.push(`  --${`${s.flag} <value>`.padEnd(width)} ${s.help}`);
+    lines.push(`    ${''.padEnd(width)} env ${s.env}${s.default !== undefined ? `, default ${s.default}` : ''}`);
+  }
+  lines.push(`  --${'help'.padEnd(width)} this text`);
+  return lines.join('\n') + '\n';
+}
+
+/** Splits a validated host:port (IPv6 brackets removed) for node:http's listen. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
+}

@@ -1,0 +1,110 @@
+// The receiver's Prometheus metrics, on a registry of its own (not prom-client's global one) so several
+// receivers can live in one process (tests) and /metrics shows exactly these.
+import * as client from 'prom-client';
+
+/** Why a metric (or entry) did not reach the sink. Closed set, so dashboards can rely on it. */
+export const DROP_REASONS = [
+  'queue_full', // the sink's bounded queue had no room
+  'shutting_down', // offered after the sink started closing
+  'shutdown_timeout', // still queued when the drain deadline passed
+  'rejected', // the OAP refused a batch as invalid (INVALID_ARGUMENT …): resending would fail again
+  'topology_full', // the memory sink's bound on services/edges was reached
+  'analysis_error', // the analyzer threw on an entry (counted per entry, no metric produced)
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export type EntryKind = 'http' | 'tcp';
+
+/** What sinks report; implemented by ReceiverMetrics, faked by nothing (tests read the registry). */
+export interface SinkStats {
+  forwarded(count: number): void;
+  dropped(reason: DropReason, count: number): void;
+  queueDepth(depth: number): void;
+}
+
+export class ReceiverMetrics implements SinkStats {
+  readonly registry = new client.Registry();
+
+  readonly entriesReceived: client.Counter<'kind'>;
+  readonly entriesAnalyzed: client.Counter<'kind'>;
+  readonly metricsProduced: client.Counter;
+  readonly metricsForwarded: client.Counter<'sink'>;
+  readonly metricsDropped: client.Counter<'reason'>;
+  readonly queueDepthGauge: client.Gauge<'sink'>;
+  readonly activeStreams: client.Gauge;
+  readonly streamsEnded: client.Counter<'code'>;
+  readonly metadataProblems: client.Counter<'reason'>;
+  readonly oapRetries: client.Counter;
+  readonly streamEntries: client.Gauge<'node' | 'stream'>;
+
+  constructor(private readonly sinkName = 'none') {
+    const registers = [this.registry];
+    this.entriesReceived = new client.Counter({
+      name: 'receiver_als_entries_received_total', help: 'ALS log entries received, by kind',
+      labelNames: ['kind'], registers,
+    });
+    this.entriesAnalyzed = new client.Counter({
+      name: 'receiver_als_entries_analyzed_total', help: 'ALS log entries analysed without error, by kind',
+      labelNames: ['kind'], registers,
+    });
+    this.metricsProduced = new client.Counter({
+      name: 'receiver_mesh_metrics_produced_total', help: 'Service-mesh metrics produced by analysis', registers,
+    });
+    this.metricsForwarded = new client.Counter({
+      name: 'receiver_mesh_metrics_forwarded_total',
+      help: 'Service-mesh metrics delivered by the sink (oap: counted once the carrying call ended OK)',
+      labelNames: ['sink'], registers,
+    });
+    this.metricsDropped = new client.Counter({
+      name: 'receiver_mesh_metrics_dropped_total', help: 'Metrics (or entries, for analysis_error) dropped, by reason',
+      labelNames: ['reason'], registers,
+    });
+    this.queueDepthGauge = new client.Gauge({
+      name: 'receiver_sink_queue_depth', help: 'Metrics waiting in the sink queue', labelNames: ['sink'], registers,
+    });
+    this.activeStreams = new client.Gauge({
+      name: 'receiver_als_active_streams', help: 'Open StreamAccessLogs streams', registers,
+    });
+    this.streamsEnded = new client.Counter({
+      name: 'receiver_als_streams_ended_total', help: 'StreamAccessLogs streams ended, by gRPC status code name',
+      labelNames: ['code'], registers,
+    });
+    this.metadataProblems = new client.Counter({
+      name: 'receiver_metadata_problems_total', help: 'Peer/node metadata problems met during analysis, by reason',
+      labelNames: ['reason'], registers,
+    });
+    this.oapRetries = new client.Counter({
+      name: 'receiver_oap_calls_failed_total',
+      help: 'OAP collect calls that failed; their batches stay queued and are resent', registers,
+    });
+    // Per stream, keyed by node id; the series is removed when the stream ends, so cardinality stays
+    // bounded by the number of open streams.
+    this.streamEntries = new client.Gauge({
+      name: 'receiver_als_stream_entries_received', help: 'Entries received on each open stream, by node id and stream number',
+      labelNames: ['node', 'stream'], registers,
+    });
+    for (const reason of DROP_REASONS) this.metricsDropped.inc({ reason }, 0);
+  }
+
+  forwarded(count: number): void {
+    this.metricsForwarded.inc({ sink: this.sinkName }, count);
+  }
+
+  dropped(reason: DropReason, count: number): void {
+    if (count > 0) this.metricsDropped.inc({ reason }, count);
+  }
+
+  queueDepth(depth: number): void {
+    this.queueDepthGauge.set({ sink: this.sinkName }, depth);
+  }
+
+  /** The value of a counter or gauge (summed over all label sets, or one label set); for tests and logs. */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const metric = this.registry.getSingleMetric(name);
+    if (!metric) throw new Error(`no metric named ${name}`);
+    const { values } = await metric.get();
+    return values
+      .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+}

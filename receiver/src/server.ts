@@ -1,0 +1,260 @@
+// The ALS gRPC server: envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs. The stream loop only
+// receives, hands each message's entries to the analyzer and the resulting metrics to the sink in one
+// batch, and counts. A bad stream is failed with a gRPC status; the process and other streams carry on.
+import * as grpc from '@grpc/grpc-js';
+import { alsServiceDefinition } from './envoy-protos';
+import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
+import type { MeshMetric } from './mesh-metric';
+import type { ReceiverMetrics } from './metrics';
+import type { Sink } from './sinks/sink';
+import { errorFields, silentLogger, type Logger } from './log';
+
+/** What the server needs from analysis (the shape of analyze.ts's Analyzer). */
+export interface StreamAnalyzerFactory {
+  forNode(node: Node | undefined): {
+    http(entry: HttpAccessLogEntry): MeshMetric[];
+    tcp(entry: TcpAccessLogEntry): MeshMetric[];
+  };
+}
+
+export interface AlsServerLimits {
+  /** Largest StreamAccessLogsMessage accepted; bigger ones fail that stream with RESOURCE_EXHAUSTED. */
+  maxReceiveMessageBytes: number;
+  /** Open streams beyond this are refused with RESOURCE_EXHAUSTED. */
+  maxStreams: number;
+  /** Server-side HTTP/2 pings find dead sidecar connections (a VM that vanished). */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: AlsServerLimits = {
+  maxReceiveMessageBytes: 4 * 1024 * 1024,
+  maxStreams: 2000,
+  keepaliveTimeMs: 60_000,
+  keepaliveTimeoutMs: 20_000,
+};
+
+export interface AlsServerOptions {
+  analyzer: StreamAnalyzerFactory;
+  sink: Sink;
+  metrics: ReceiverMetrics;
+  logger?: Logger;
+  limits?: Partial<AlsServerLimits>;
+}
+
+/** Stands in for a message protobuf could not decode, so the handler can answer INVALID_ARGUMENT. */
+class MalformedMessage {
+  constructor(readonly reason: string) {}
+}
+
+type Incoming = StreamAccessLogsMessage | MalformedMessage;
+type AlsCall = grpc.ServerReadableStream<Incoming, Record<string, never>>;
+
+/** One open stream: its node (from the first message) and its own counts. */
+class StreamState {
+  node: Node | undefined;
+  nodeId = '';
+  analyzer: ReturnType<StreamAnalyzerFactory['forNode']> | undefined;
+  received = 0;
+  analyzed = 0;
+  produced = 0;
+  done = false;
+  constructor(
+    readonly seq: number,
+    readonly call: AlsCall,
+    readonly callback: grpc.sendUnaryData<Record<string, never>>,
+  ) {}
+}
+
+const STATUS_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]),
+);
+
+export class AlsServer {
+  private readonly server: grpc.Server;
+  private readonly limits: AlsServerLimits;
+  private readonly logger: Logger;
+  private readonly streams = new Set<StreamState>();
+  private nextSeq = 1;
+  private listening = false;
+  private closing = false;
+
+  constructor(private readonly opts: AlsServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.logger = opts.logger ?? silentLogger;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': this.limits.maxReceiveMessageBytes,
+      'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+    });
+    this.server.addService(tolerantAlsDefinition(), {
+      StreamAccessLogs: (call: AlsCall, callback: grpc.sendUnaryData<Record<string, never>>) =>
+        this.openStream(call, callback),
+    });
+  }
+
+  /** Binds (port 0 picks a free one) and resolves with the bound port. */
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+        if (err) return reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+        this.listening = true;
+        resolve(port);
+      });
+    });
+  }
+
+  isListening(): boolean {
+    return this.listening && !this.closing;
+  }
+
+  activeStreamCount(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Stops accepting, ends every open stream with UNAVAILABLE (Envoy reconnects, to another replica if
+   * there is one), then waits for the connections to close, forcing them after `graceMs`.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const s of [...this.streams]) {
+      this.fail(s, grpc.status.UNAVAILABLE, 'the receiver is shutting down; reconnect');
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.listening = false;
+  }
+
+  private openStream(call: AlsCall, callback: grpc.sendUnaryData<Record<string, never>>): void {
+    const { metrics } = this.opts;
+    if (this.closing) {
+      callback({ code: grpc.status.UNAVAILABLE, details: 'the receiver is shutting down; reconnect' });
+      return;
+    }
+    if (this.streams.size >= this.limits.maxStreams) {
+      metrics.streamsEnded.inc({ code: 'RESOURCE_EXHAUSTED' });
+      callback({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `too many open ALS streams (limit ${this.limits.maxStreams}); retry later`,
+      });
+      return;
+    }
+    const s = new StreamState(this.nextSeq++, call, callback);
+    this.streams.add(s);
+    metrics.activeStreams.set(this.streams.size);
+    call.on('data', (msg: Incoming) => this.onMessage(s, msg));
+    call.on('end', () => this.finish(s, grpc.status.OK));
+    call.on('error', (err: Error) => this.finish(s, grpc.status.CANCELLED, err.message));
+    call.on('cancelled', () => this.finish(s, grpc.status.CANCELLED, 'cancelled by the client'));
+  }
+
+  private onMessage(s: StreamState, msg: Incoming): void {
+    if (s.done) return;
+    if (msg instanceof MalformedMessage) {
+      this.fail(s, grpc.status.INVALID_ARGUMENT, `malformed StreamAccessLogsMessage: ${msg.reason}`);
+      return;
+    }
+    if (!s.analyzer) {
+      const node = msg.identifier?.node;
+      if (!node) {
+        this.fail(s, grpc.status.INVALID_ARGUMENT,
+          'the first StreamAccessLogsMessage of a stream must carry identifier.node (the sidecar identity)');
+        return;
+      }
+      s.node = node;
+      s.nodeId = node.id ?? '';
+      s.analyzer = this.opts.analyzer.forNode(node);
+      this.logger.debug('stream identified', { stream: s.seq, node: s.nodeId });
+    }
+    this.analyze(s, msg);
+  }
+
+  /** All entries of one message → one batch offered to the sink. */
+  private analyze(s: StreamState, msg: StreamAccessLogsMessage): void {
+    const { metrics, sink } = this.opts;
+    const analyzer = s.analyzer!;
+    const http = msg.http_logs?.log_entry;
+    const tcp = msg.tcp_logs?.log_entry;
+    const kind = http ? 'http' : 'tcp';
+    const entries: readonly (HttpAccessLogEntry | TcpAccessLogEntry)[] = http ?? tcp ?? [];
+    if (entries.length === 0) return;
+    const out: MeshMetric[] = [];
+    let analyzed = 0;
+    for (const entry of entries) {
+      try {
+        const produced = http ? analyzer.http(entry as HttpAccessLogEntry) : analyzer.tcp(entry as TcpAccessLogEntry);
+        for (const m of produced) out.push(m);
+        analyzed++;
+      } catch (err) {
+        // A bug in analysis must not take the stream down; the entry is counted and skipped.
+        metrics.dropped('analysis_error', 1);
+        if (analyzed === 0) this.logger.warn('analysis failed', { stream: s.seq, node: s.nodeId, ...errorFields(err) });
+      }
+    }
+    s.received += entries.length;
+    s.analyzed += analyzed;
+    s.produced += out.length;
+    metrics.entriesReceived.inc({ kind }, entries.length);
+    if (analyzed > 0) metrics.entriesAnalyzed.inc({ kind }, analyzed);
+    metrics.streamEntries.set({ node: s.nodeId, stream: String(s.seq) }, s.received);
+    if (out.length > 0) {
+      metrics.metricsProduced.inc(out.length);
+      sink.offer(out);
+    }
+  }
+
+  private fail(s: StreamState, code: grpc.status, details: string): void {
+    if (s.done) return;
+    this.logger.warn('stream failed', { stream: s.seq, node: s.nodeId, code: STATUS_NAME[code], details });
+    s.callback({ code, details });
+    this.finish(s, code);
+  }
+
+  private finish(s: StreamState, code: grpc.status, details?: string): void {
+    if (s.done) return;
+    s.done = true;
+    if (code === grpc.status.OK) s.callback(null, {});
+    this.streams.delete(s);
+    const { metrics } = this.opts;
+    metrics.activeStreams.set(this.streams.size);
+    metrics.streamsEnded.inc({ code: STATUS_NAME[code] ?? String(code) });
+    metrics.streamEntries.remove({ node: s.nodeId, stream: String(s.seq) });
+    this.logger.info('stream ended', {
+      stream: s.seq, node: s.nodeId, code: STATUS_NAME[code], details,
+      received: s.received, analyzed: s.analyzed, metrics: s.produced,
+    });
+  }
+}
+
+/**
+ * Envoy's AccessLogService definition with a deserializer that does not throw: grpc-js would answer a
+ * message protobuf cannot decode with INTERNAL; we want the caller told INVALID_ARGUMENT.
+ */
+function tolerantAlsDefinition(): grpc.ServiceDefinition {
+  const base = alsServiceDefinition();
+  const method = base.StreamAccessLogs;
+  if (!method) throw new Error('Envoy ALS definition has no StreamAccessLogs method');
+  return {
+    ...base,
+    StreamAccessLogs: {
+      ...method,
+      requestDeserialize: (bytes: Buffer): Incoming => {
+        try {
+          return method.requestDeserialize(bytes) as StreamAccessLogsMessage;
+        } catch (err) {
+          return new MalformedMessage(err instanceof Error ? err.message : String(err));
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// A FIFO with a hard capacity shared by several queues (the OAP sink keeps HTTP and TCP apart but bounds
+// them together). Taking from the head is O(1); the array is compacted now and then, not per take.
+export class Capacity {
+  used = 0;
+  constructor(readonly limit: number) {}
+  get free(): number {
+    return this.limit - this.used;
+  }
+}
+
+export class BoundedQueue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  constructor(private readonly capacity: Capacity) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Appends as many of `batch` as fit; returns how many did. */
+  push(batch: readonly T[]): number {
+    const n = Math.min(batch.length, this.capacity.free);
+    for (let i = 0; i < n; i++) this.items.push(batch[i]!);
+    this.capacity.used += n;
+    return n;
+  }
+
+  /** The first `n` items, left in place (the OAP sink removes them only once delivered). */
+  peek(n: number): T[] {
+    return this.items.slice(this.head, this.head + Math.min(n, this.length));
+  }
+
+  /** Removes the first `n` items. */
+  take(n: number): void {
+    const k = Math.min(n, this.length);
+    this.head += k;
+    this.capacity.used -= k;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

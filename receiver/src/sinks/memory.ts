@@ -1,0 +1,226 @@
+// The `memory` sink: the service topology kept in process and served as JSON by /api/topology (the
+// demo page draws it). Memory is bounded: fixed-size statistics per edge side, a cap on services and
+// edges (beyond it new ones are dropped as topology_full; known ones keep counting).
+//
+// One call is usually reported twice, by the client's sidecar (detect point client) and the server's
+// (detect point server). Both reports land on the same edge (source service → dest service) and are kept
+// apart under `sides`; the edge's headline numbers come from one side only, the server's when it has
+// reported (it saw the real handling; latency excludes the client's network path), else the client's
+// (calls to something outside the mesh are seen by the client only), else the proxy's.
+import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
+import type { SinkStats } from '../metrics';
+import { CallStats, type LatencyPercentiles } from './call-stats';
+import type { Sink } from './sink';
+
+// ---- the JSON served by /api/topology ----
+
+/** Numbers about a set of calls. */
+export interface StatsJson {
+  /** Calls since the receiver started. */
+  calls: number;
+  /** Of those, failed: HTTP status false (code outside 200..399), TCP with an internal error code. */
+  errors: number;
+  /** errors / calls, 0..1 (0 when no calls). */
+  errorRate: number;
+  /** Calls per second over the last `windowSeconds`. */
+  ratePerSecond: number;
+  /** Latency percentiles in ms (about 10% precision); null when there were no calls. */
+  latencyMs: LatencyPercentiles | null;
+  /** TCP only: bytes received and sent by the reporting side (0 for HTTP). */
+  receivedBytes: number;
+  sentBytes: number;
+}
+
+export interface ServiceJson {
+  /** The service name as analysis produced it (e.g. `productcatalogservice.default`); unique. */
+  name: string;
+  /** From the PLATFORM_PROPERTY instance property: kubernetes, vm, or unknown when never told. */
+  platform: Platform;
+  /** Instance names seen (at most MAX_INSTANCES_SHOWN, sorted). */
+  instances: string[];
+  /** Calls this service served: the headline numbers of every edge into it, summed. */
+  inbound: StatsJson;
+  /** Calls this service made: the headline numbers of every edge out of it, summed. */
+  outbound: StatsJson;
+}
+
+export interface CallJson {
+  /** `${source}->${target}`; unique. */
+  id: string;
+  source: string;
+  target: string;
+  /** Protocols seen on this edge: HTTP, gRPC, TCP. */
+  protocols: string[];
+  /** Which side's report the headline numbers below come from (see the note at the top of memory.ts). */
+  reportedBy: DetectPoint;
+  /** Headline numbers (from `reportedBy`). */
+  stats: StatsJson;
+  /** Every side that reported, each on its own. */
+  sides: Partial<Record<DetectPoint, StatsJson>>;
+}
+
+export interface TopologyJson {
+  /** ms since the epoch. */
+  generatedAt: number;
+  /** Width of the window behind every ratePerSecond. */
+  windowSeconds: number;
+  /** Sorted by name. */
+  services: ServiceJson[];
+  /** Sorted by id. */
+  calls: CallJson[];
+}
+
+// ---- the sink ----
+
+export const MAX_INSTANCES_SHOWN = 200;
+const PREFERENCE: readonly DetectPoint[] = ['server', 'client', 'proxy'];
+
+export interface MemorySinkOptions {
+  stats: SinkStats;
+  windowSeconds?: number;
+  maxServices?: number;
+  maxEdges?: number;
+  /** Clock, in ms; tests pass their own. */
+  now?: () => number;
+}
+
+interface ServiceState { name: string; platform: Platform; instances: Set<string> }
+interface EdgeState {
+  source: string;
+  target: string;
+  protocols: Set<string>;
+  sides: Partial<Record<DetectPoint, CallStats>>;
+}
+
+export class MemorySink implements Sink {
+  readonly name = 'memory' as const;
+  private readonly services = new Map<string, ServiceState>();
+  private readonly edges = new Map<string, EdgeState>();
+  private readonly windowSeconds: number;
+  private readonly maxServices: number;
+  private readonly maxEdges: number;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly opts: MemorySinkOptions) {
+    this.windowSeconds = opts.windowSeconds ?? 60;
+    this.maxServices = opts.maxServices ?? 10_000;
+    this.maxEdges = opts.maxEdges ?? 20_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  offer(metrics: readonly MeshMetric[]): number {
+    if (this.closed) {
+      this.opts.stats.dropped('shutting_down', metrics.length);
+      return 0;
+    }
+    const second = Math.floor(this.now() / 1000);
+    let accepted = 0;
+    for (const m of metrics) if (this.record(m, second)) accepted++;
+    if (accepted < metrics.length) this.opts.stats.dropped('topology_full', metrics.length - accepted);
+    this.opts.stats.forwarded(accepted);
+    return accepted;
+  }
+
+  isReady(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  topology(): TopologyJson {
+    const nowMs = this.now();
+    const second = Math.floor(nowMs / 1000);
+    const inbound = new Map<string, CallStats>();
+    const outbound = new Map<string, CallStats>();
+    const sum = (into: Map<string, CallStats>, name: string, s: CallStats) => {
+      let acc = into.get(name);
+      if (!acc) into.set(name, (acc = new CallStats(this.windowSeconds)));
+      acc.add(s);
+    };
+    const calls: CallJson[] = [];
+    for (const [id, e] of this.edges) {
+      const reportedBy = PREFERENCE.find((p) => e.sides[p])!;
+      const headline = e.sides[reportedBy]!;
+      sum(outbound, e.source, headline);
+      sum(inbound, e.target, headline);
+      const sides: Partial<Record<DetectPoint, StatsJson>> = {};
+      for (const p of PREFERENCE) if (e.sides[p]) sides[p] = this.json(e.sides[p]!, second);
+      calls.push({
+        id, source: e.source, target: e.target, protocols: [...e.protocols].sort(),
+        reportedBy, stats: sides[reportedBy]!, sides,
+      });
+    }
+    const empty = new CallStats(1);
+    const services: ServiceJson[] = [...this.services.values()].map((s) => ({
+      name: s.name,
+      platform: s.platform,
+      instances: [...s.instances].sort().slice(0, MAX_INSTANCES_SHOWN),
+      inbound: this.json(inbound.get(s.name) ?? empty, second),
+      outbound: this.json(outbound.get(s.name) ?? empty, second),
+    }));
+    services.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    calls.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { generatedAt: nowMs, windowSeconds: this.windowSeconds, services, calls };
+  }
+
+  private json(s: CallStats, second: number): StatsJson {
+    return {
+      calls: s.calls,
+      errors: s.errors,
+      errorRate: s.calls === 0 ? 0 : s.errors / s.calls,
+      ratePerSecond: s.rate(second),
+      latencyMs: s.percentiles(),
+      receivedBytes: s.receivedBytes,
+      sentBytes: s.sentBytes,
+    };
+  }
+
+  private record(m: MeshMetric, second: number): boolean {
+    const source = this.service(m.sourceServiceName, m.sourceInstanceProperties);
+    const target = this.service(m.destServiceName, m.destInstanceProperties);
+    if (!source || !target) return false;
+    addInstance(source, m.sourceServiceInstance);
+    addInstance(target, m.destServiceInstance);
+    const id = `${m.sourceServiceName}->${m.destServiceName}`;
+    let edge = this.edges.get(id);
+    if (!edge) {
+      if (this.edges.size >= this.maxEdges) return false;
+      edge = { source: m.sourceServiceName, target: m.destServiceName, protocols: new Set(), sides: {} };
+      this.edges.set(id, edge);
+    }
+    let side = edge.sides[m.detectPoint];
+    if (!side) side = edge.sides[m.detectPoint] = new CallStats(this.windowSeconds);
+    if (m.kind === 'http') {
+      edge.protocols.add(m.protocol);
+      side.record(m.latency, !m.status, second);
+    } else {
+      edge.protocols.add('TCP');
+      side.record(Math.max(0, m.endTime - m.startTime), m.internalErrorCode !== '', second);
+      side.receivedBytes += m.receivedBytes;
+      side.sentBytes += m.sentBytes;
+    }
+    return true;
+  }
+
+  private service(name: string, props: Record<string, string>): ServiceState | undefined {
+    let s = this.services.get(name);
+    if (!s) {
+      if (this.services.size >= this.maxServices) return undefined;
+      s = { name, platform: 'unknown', instances: new Set() };
+      this.services.set(name, s);
+    }
+    if (s.platform === 'unknown') {
+      const p = props[PLATFORM_PROPERTY];
+      if (p === 'kubernetes' || p === 'vm') s.platform = p;
+    }
+    return s;
+  }
+}
+
+/** Instances are kept up to a bound (pods churn); only the first MAX_INSTANCES_SHOWN are served. */
+function addInstance(s: ServiceState, instance: string): void {
+  if (instance && s.instances.size < MAX_INSTANCES_SHOWN) s.instances.add(instance);
+}

@@ -1,0 +1,277 @@
+// The `oap` sink: SkyWalking's ServiceMeshMetricService/collect, with our own copy of its proto.
+//
+// Delivery guarantee. Metrics wait in a bounded queue (full → dropped, reason queue_full). One collect
+// call at a time carries up to `maxBatchesPerCall` batches (HTTP and TCP never share a batch); the
+// batches stay at the head of the queue until that call ends with status OK, and only then are they
+// removed and counted as forwarded. A call that fails (OAP down, restarting, deadline) leaves them queued
+// and they are resent after a backoff, on a new call. So nothing queued is lost while the OAP is away,
+// and each metric is counted forwarded exactly once. What the protocol cannot tell us is how much of a
+// call that broke *after* its messages were written the OAP had already applied (collect has no per-batch
+// acknowledgement): in that one case those batches may reach the OAP twice. Calls are kept short (a few
+// batches) to keep that window small, and each failed call is counted (receiver_oap_calls_failed_total).
+// A call the OAP answers with a permanent error (INVALID_ARGUMENT …) is dropped as `rejected` rather
+// than resent forever. On close, what is still queued after the deadline is counted `shutdown_timeout`.
+// Invariant: produced = forwarded + dropped (all reasons) + queued.
+import * as grpc from '@grpc/grpc-js';
+import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
+import type { SinkStats } from '../metrics';
+import { errorFields, silentLogger, type Logger } from '../log';
+import {
+  MESH_METRIC_SERVICE, meshMetricServiceDefinition,
+  type HttpMeshMetricWire, type KeyStringValuePair, type ServiceMeshMetricsWire, type TcpMeshMetricWire,
+} from '../skywalking-protos';
+import { BoundedQueue, Capacity } from './bounded-queue';
+import type { Sink } from './sink';
+
+export interface OapSinkOptions {
+  /** host:port of the OAP's gRPC receiver (11800). */
+  address: string;
+  stats: SinkStats;
+  logger?: Logger;
+  queueCapacity: number;
+  batchSize: number;
+  /** A partial batch is sent once its oldest metric has waited this long. */
+  flushIntervalMs: number;
+  maxBatchesPerCall?: number;
+  callTimeoutMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** Statuses that mean "this content will never be accepted": resending would loop forever. */
+const PERMANENT = new Set<grpc.status>([
+  grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE,
+]);
+
+type Batch = { kind: 'http'; metrics: HttpMeshMetric[] } | { kind: 'tcp'; metrics: TcpMeshMetric[] };
+
+export class OapSink implements Sink {
+  readonly name = 'oap' as const;
+  private readonly capacity: Capacity;
+  private readonly http: BoundedQueue<HttpMeshMetric>;
+  private readonly tcp: BoundedQueue<TcpMeshMetric>;
+  private readonly client: grpc.Client;
+  private readonly path: string;
+  private readonly logger: Logger;
+  private readonly o: Required<Omit<OapSinkOptions, 'logger'>>;
+  private oldestQueuedAt = 0;
+  private closing = false;
+  private stopped = false;
+  private lastCallOk = false;
+  private wake: (() => void) | undefined;
+  private inFlight: grpc.ClientWritableStream<ServiceMeshMetricsWire> | undefined;
+  private readonly loop: Promise<void>;
+
+  constructor(opts: OapSinkOptions) {
+    this.o = { maxBatchesPerCall: 4, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.logger = opts.logger ?? silentLogger;
+    this.capacity = new Capacity(opts.queueCapacity);
+    this.http = new BoundedQueue(this.capacity);
+    this.tcp = new BoundedQueue(this.capacity);
+    const def = meshMetricServiceDefinition();
+    const collect = def.collect;
+    if (!collect) throw new Error(`${MESH_METRIC_SERVICE} has no collect method`);
+    this.path = collect.path;
+    this.client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+      // The channel's own reconnect backoff must not outwait ours (grpc's default max is 120 s).
+      'grpc.initial_reconnect_backoff_ms': this.o.backoffInitialMs,
+      'grpc.max_reconnect_backoff_ms': this.o.backoffMaxMs,
+      'grpc.keepalive_time_ms': 30_000,
+    });
+    this.serialize = collect.requestSerialize as (m: ServiceMeshMetricsWire) => Buffer;
+    this.deserialize = collect.responseDeserialize as (b: Buffer) => unknown;
+    this.client.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
+    this.loop = this.run();
+  }
+
+  private readonly serialize: (m: ServiceMeshMetricsWire) => Buffer;
+  private readonly deserialize: (b: Buffer) => unknown;
+
+  offer(metrics: readonly MeshMetric[]): number {
+    if (this.closing) {
+      this.o.stats.dropped('shutting_down', metrics.length);
+      return 0;
+    }
+    const wasEmpty = this.capacity.used === 0;
+    let accepted = 0;
+    // Metrics of one message are nearly always one kind: split only when needed.
+    const httpPart: HttpMeshMetric[] = [];
+    const tcpPart: TcpMeshMetric[] = [];
+    for (const m of metrics) {
+      if (m.kind === 'http') httpPart.push(m);
+      else tcpPart.push(m);
+    }
+    if (httpPart.length) accepted += this.http.push(httpPart);
+    if (tcpPart.length) accepted += this.tcp.push(tcpPart);
+    if (accepted < metrics.length) this.o.stats.dropped('queue_full', metrics.length - accepted);
+    if (wasEmpty && accepted > 0) this.oldestQueuedAt = Date.now();
+    this.o.stats.queueDepth(this.capacity.used);
+    if (this.http.length >= this.o.batchSize || this.tcp.length >= this.o.batchSize) this.wake?.();
+    return accepted;
+  }
+
+  isReady(): boolean {
+    const state = this.client.getChannel().getConnectivityState(false);
+    return state === grpc.connectivityState.READY || (state === grpc.connectivityState.IDLE && this.lastCallOk);
+  }
+
+  /** Metrics still waiting (for tests and shutdown logs). */
+  queued(): number {
+    return this.capacity.used;
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    if (this.closing) return this.loop;
+    this.closing = true;
+    this.wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
+    const outcome = await Promise.race([this.loop.then(() => 'drained' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.stopped = true;
+      this.inFlight?.cancel();
+      this.wake?.();
+      await this.loop;
+      const left = this.capacity.used;
+      this.o.stats.dropped('shutdown_timeout', left);
+      this.http.take(this.http.length);
+      this.tcp.take(this.tcp.length);
+      this.o.stats.queueDepth(0);
+      this.logger.warn('oap sink closed with metrics undelivered', { dropped: left });
+    }
+    this.client.close();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.o.backoffInitialMs;
+    while (!this.stopped) {
+      const depth = this.capacity.used;
+      if (depth === 0) {
+        if (this.closing) return;
+        await this.sleep(this.o.flushIntervalMs);
+        continue;
+      }
+      const fullBatch = this.http.length >= this.o.batchSize || this.tcp.length >= this.o.batchSize;
+      const waited = Date.now() - this.oldestQueuedAt;
+      if (!fullBatch && !this.closing && waited < this.o.flushIntervalMs) {
+        await this.sleep(this.o.flushIntervalMs - waited);
+        continue;
+      }
+      const ok = await this.sendOneCall();
+      if (this.stopped) return;
+      if (ok) {
+        backoff = this.o.backoffInitialMs;
+      } else {
+        // Full jitter keeps a fleet of receivers from reconnecting in step.
+        await this.sleep(backoff / 2 + Math.random() * (backoff / 2));
+        backoff = Math.min(backoff * 2, this.o.backoffMaxMs);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); resolve(); }
+      this.wake = () => { this.wake = undefined; done(); };
+    });
+  }
+
+  /** The next batches, HTTP and TCP in turn, left at the head of their queues. */
+  private nextBatches(): Batch[] {
+    const batches: Batch[] = [];
+    let h = 0;
+    let t = 0;
+    while (batches.length < this.o.maxBatchesPerCall) {
+      const before = batches.length;
+      if (h < this.http.length) {
+        const metrics = this.http.peek(h + this.o.batchSize).slice(h);
+        h += metrics.length;
+        batches.push({ kind: 'http', metrics });
+      }
+      if (t < this.tcp.length && batches.length < this.o.maxBatchesPerCall) {
+        const metrics = this.tcp.peek(t + this.o.batchSize).slice(t);
+        t += metrics.length;
+        batches.push({ kind: 'tcp', metrics });
+      }
+      if (batches.length === before) break;
+    }
+    return batches;
+  }
+
+  private sendOneCall(): Promise<boolean> {
+    const batches = this.nextBatches();
+    return new Promise((resolve) => {
+      const call = this.client.makeClientStreamRequest(
+        this.path, this.serialize, this.deserialize, new grpc.Metadata(),
+        { deadline: Date.now() + this.o.callTimeoutMs },
+        (err) => {
+          this.inFlight = undefined;
+          const count = batches.reduce((n, b) => n + b.metrics.length, 0);
+          if (!err) {
+            this.remove(batches);
+            this.o.stats.forwarded(count);
+            this.lastCallOk = true;
+            return resolve(true);
+          }
+          this.lastCallOk = false;
+          if (PERMANENT.has(err.code)) {
+            this.remove(batches);
+            this.o.stats.dropped('rejected', count);
+            this.logger.error('OAP rejected a call; its metrics are dropped', { metrics: count, ...errorFields(err) });
+            return resolve(true);
+          }
+          this.logger.warn('OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
+          resolve(false);
+        },
+      );
+      this.inFlight = call;
+      for (const b of batches) call.write(toWire(b));
+      call.end();
+    });
+  }
+
+  private remove(batches: Batch[]): void {
+    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).take(b.metrics.length);
+    if (this.capacity.used > 0) this.oldestQueuedAt = Date.now();
+    this.o.stats.queueDepth(this.capacity.used);
+  }
+}
+
+function pairs(props: Record<string, string>): KeyStringValuePair[] {
+  const out: KeyStringValuePair[] = [];
+  for (const key in props) out.push({ key, value: props[key]! });
+  return out;
+}
+
+function httpWire(m: HttpMeshMetric): HttpMeshMetricWire {
+  return {
+    startTime: m.startTime, endTime: m.endTime,
+    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+    endpoint: m.endpoint, latency: m.latency, responseCode: m.responseCode, status: m.status,
+    protocol: m.protocol, detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
+    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
+  };
+}
+
+function tcpWire(m: TcpMeshMetric): TcpMeshMetricWire {
+  return {
+    startTime: m.startTime, endTime: m.endTime,
+    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+    detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
+    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
+    receivedBytes: m.receivedBytes, sentBytes: m.sentBytes,
+  };
+}
+
+/** One ServiceMeshMetrics message, exported for tests that check the mapping field by field. */
+export function toWire(b: Batch): ServiceMeshMetricsWire {
+  return b.kind === 'http'
+    ? { httpMetrics: { metrics: b.metrics.map(httpWire) } }
+    : { tcpMetrics: { metrics: b.metrics.map(tcpWire) } };
+}

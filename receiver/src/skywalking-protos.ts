@@ -1,0 +1,70 @@
+// Our own copy of SkyWalking's service-mesh probe protocol (receiver/proto/skywalking), loaded once with
+// proto-loader. The OAP sink is its client; tests use the same definition to play the OAP.
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** receiver/proto, found from both src/ (tsx) and dist/ (built): each sits one level under receiver/. */
+export const SKYWALKING_PROTO_DIR = path.join(__dirname, '..', 'proto');
+export const SERVICE_MESH_PROTO = 'skywalking/service-mesh.proto';
+export const MESH_METRIC_SERVICE = 'skywalking.v3.ServiceMeshMetricService';
+
+/** Field names exactly as in the .proto (they are camelCase already); int64 as Number (ms, bytes, ns fit). */
+export const SKYWALKING_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [SKYWALKING_PROTO_DIR],
+};
+
+let cached: protoLoader.PackageDefinition | undefined;
+
+export function loadSkywalkingProtos(): protoLoader.PackageDefinition {
+  cached ??= protoLoader.loadSync(SERVICE_MESH_PROTO, SKYWALKING_LOADER_OPTIONS);
+  return cached;
+}
+
+export function meshMetricServiceDefinition(): grpc.ServiceDefinition {
+  return loadSkywalkingProtos()[MESH_METRIC_SERVICE] as grpc.ServiceDefinition;
+}
+
+// ---- wire shapes (as proto-loader encodes/decodes them with the options above) ----
+
+export interface KeyStringValuePair { key: string; value: string }
+
+interface MeshMetricWireBase {
+  startTime: number;
+  endTime: number;
+  sourceServiceName: string;
+  sourceServiceInstance: string;
+  destServiceName: string;
+  destServiceInstance: string;
+  detectPoint: 'client' | 'server' | 'proxy';
+  tlsMode: string;
+  internalErrorCode: string;
+  internalRequestLatencyNanos: number;
+  internalResponseLatencyNanos: number;
+  sourceInstanceProperties: KeyStringValuePair[];
+  destInstanceProperties: KeyStringValuePair[];
+}
+
+export interface HttpMeshMetricWire extends MeshMetricWireBase {
+  endpoint: string;
+  latency: number;
+  responseCode: number;
+  status: boolean;
+  protocol: 'HTTP' | 'gRPC';
+}
+
+export interface TcpMeshMetricWire extends MeshMetricWireBase {
+  receivedBytes: number;
+  sentBytes: number;
+}
+
+export interface ServiceMeshMetricsWire {
+  httpMetrics?: { metrics: HttpMeshMetricWire[] };
+  tcpMetrics?: { metrics: TcpMeshMetricWire[] };
+  metrics?: 'httpMetrics' | 'tcpMetrics';
+}
