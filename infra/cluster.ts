@@ -1,0 +1,126 @@
+// A Standard, VPC-native GKE cluster in the network's subnet, its node pool managed on its own with a
+// least-privilege service account, and the Kubernetes provider every in-cluster resource uses.
+import * as gcp from '@pulumi/gcp';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { ReleaseChannel } from './config';
+import { renderKubeconfig } from './kubeconfig';
+import { stackPrefix } from './naming';
+
+/** What the nodes' account may do: write logs and metrics, pull images. Nothing else. */
+export const NODE_ROLES = ['roles/container.defaultNodeServiceAccount', 'roles/artifactregistry.reader'];
+
+/** Scopes are a second gate on top of IAM; never cloud-platform on nodes. */
+export const NODE_OAUTH_SCOPES = [
+  'https://www.googleapis.com/auth/logging.write',
+  'https://www.googleapis.com/auth/monitoring',
+  'https://www.googleapis.com/auth/devstorage.read_only',
+];
+
+export interface ClusterArgs {
+  stack: string;
+  project: string;
+  zone: string;
+  network: pulumi.Input<string>;
+  subnet: pulumi.Input<string>;
+  podsRangeName: string;
+  servicesRangeName: string;
+  masterCidr: string;
+  nodeTag: string;
+  machineType: string;
+  nodeCount: number;
+  privateNodes: boolean;
+  releaseChannel: ReleaseChannel;
+  deletionProtection: boolean;
+  labels: Record<string, string>;
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  readonly cluster: gcp.container.Cluster;
+  readonly nodePool: gcp.container.NodePool;
+  readonly nodeServiceAccount: gcp.serviceaccount.Account;
+  readonly provider: k8s.Provider;
+  readonly name: pulumi.Output<string>;
+  /** The control plane address VMs and the provider use: private endpoint on private clusters. */
+  readonly endpoint: pulumi.Output<string>;
+  /** Base64 PEM of the cluster CA. */
+  readonly caCertificate: pulumi.Output<string>;
+  readonly kubeconfig: pulumi.Output<string>;
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('meshscope:infra:Cluster', name, {}, opts);
+    const child = { parent: this };
+    const prefix = stackPrefix(args.stack);
+
+    this.nodeServiceAccount = new gcp.serviceaccount.Account(`${name}-nodes-sa`, {
+      accountId: `${prefix}-nodes`.slice(0, 30),
+      displayName: `meshscope ${args.stack} GKE nodes`,
+    }, child);
+
+    const roleBindings = NODE_ROLES.map((role) => new gcp.projects.IAMMember(`${name}-nodes-${role.split('/')[1]}`, {
+      project: args.project,
+      role,
+      member: pulumi.interpolate`serviceAccount:${this.nodeServiceAccount.email}`,
+    }, child));
+
+    this.cluster = new gcp.container.Cluster(name, {
+      name: `${prefix}-gke`,
+      location: args.zone,
+      network: args.network,
+      subnetwork: args.subnet,
+      networkingMode: 'VPC_NATIVE',
+      ipAllocationPolicy: {
+        clusterSecondaryRangeName: args.podsRangeName,
+        servicesSecondaryRangeName: args.servicesRangeName,
+      },
+      // The node pool below is managed on its own; the default one only exists to create the cluster.
+      removeDefaultNodePool: true,
+      initialNodeCount: 1,
+      releaseChannel: { channel: args.releaseChannel },
+      // Dataplane V2 enforces NetworkPolicy natively (GKE's recommended network policy implementation).
+      datapathProvider: 'ADVANCED_DATAPATH',
+      workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
+      privateClusterConfig: args.privateNodes
+        ? { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: args.masterCidr }
+        : undefined,
+      masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+      resourceLabels: args.labels,
+      deletionProtection: args.deletionProtection,
+    }, child);
+
+    this.nodePool = new gcp.container.NodePool(`${name}-nodes`, {
+      name: `${prefix}-nodes`,
+      cluster: this.cluster.name,
+      location: args.zone,
+      nodeCount: args.nodeCount,
+      management: { autoRepair: true, autoUpgrade: true },
+      nodeConfig: {
+        machineType: args.machineType,
+        serviceAccount: this.nodeServiceAccount.email,
+        oauthScopes: NODE_OAUTH_SCOPES,
+        tags: [args.nodeTag],
+        labels: args.labels,
+        resourceLabels: args.labels,
+        workloadMetadataConfig: { mode: 'GKE_METADATA' },
+        shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+        metadata: { 'disable-legacy-endpoints': 'true' },
+      },
+    }, { ...child, dependsOn: roleBindings });
+
+    this.name = this.cluster.name;
+    this.caCertificate = this.cluster.masterAuth.clusterCaCertificate;
+    this.endpoint = this.cluster.endpoint;
+    // Holds no credential (the exec plugin fetches one), so it need not be a secret.
+    this.kubeconfig = pulumi.all([this.cluster.name, this.endpoint, this.caCertificate]).apply(([clusterName, endpoint, ca]) =>
+      renderKubeconfig({ name: clusterName, endpoint, caCertificateBase64: ca }),
+    );
+
+    // Nothing in the cluster is created before the nodes exist to run it.
+    this.provider = new k8s.Provider(`${name}-k8s`, {
+      kubeconfig: this.kubeconfig,
+      enableServerSideApply: true,
+    }, { ...child, dependsOn: [this.nodePool] });
+
+    this.registerOutputs({ name: this.name, endpoint: this.endpoint });
+  }
+}

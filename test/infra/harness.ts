@@ -1,0 +1,224 @@
+// Runs the real Pulumi program (infra/index.ts) under pulumi.runtime.setMocks, with a stack's config, and
+// records every resource it registers: type, name, inputs, parent, provider and dependsOn. Each run loads
+// the program afresh, so one mocha process can run many stacks and configs.
+//
+// Mocked outputs are derived from the resource's name (see MOCK_OUTPUTS), so a test can tell exactly
+// which resource's output flowed into which input.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const PROGRAM = path.join(REPO_ROOT, 'infra', 'index.ts');
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** Inputs as the provider would get them (secrets unwrapped, resource references as URNs/ids). */
+  inputs: Record<string, any>;
+  /** Outputs the mock gave back (inputs plus MOCK_OUTPUTS). */
+  state: Record<string, any>;
+  id: string;
+  custom: boolean;
+  parent?: string;
+  /** Provider reference `urn::id`, when one was set explicitly or inherited from a parent. */
+  provider?: string;
+  dependsOn: string[];
+}
+
+export interface ProgramRun {
+  stack: string;
+  resources: RecordedResource[];
+  /** The program's stack outputs, resolved. */
+  outputs: Record<string, unknown>;
+  ofType(type: string): RecordedResource[];
+  /** The single resource of `type` (whose logical name ends with `nameSuffix`, when given). */
+  one(type: string, nameSuffix?: string): RecordedResource;
+  byUrn(urn: string): RecordedResource;
+  /** The provider resource a resource uses, following `provider` references. */
+  providerOf(r: RecordedResource): RecordedResource | undefined;
+  /** Walks parents up to the root: the chain of component URNs. */
+  ancestors(r: RecordedResource): RecordedResource[];
+}
+
+/** Stable fake values per resource: the same name always yields the same address, email, digest … */
+export function fakeOf(kind: string, name: string): string {
+  return crypto.createHash('sha256').update(`${kind}:${name}`).digest('hex');
+}
+export function fakeIp(name: string, prefix = '10.99'): string {
+  const h = fakeOf('ip', name);
+  return `${prefix}.${parseInt(h.slice(0, 2), 16)}.${(parseInt(h.slice(2, 4), 16) % 253) + 1}`;
+}
+
+type OutputMock = (name: string, inputs: Record<string, any>) => Record<string, any>;
+
+/** Outputs the cloud would compute, for the types whose outputs the program reads. Extend as needed. */
+export const MOCK_OUTPUTS: Record<string, OutputMock> = {
+  'gcp:container/cluster:Cluster': (name, i) => ({
+    endpoint: fakeIp(name, '203.0'),
+    privateClusterConfig: i.privateClusterConfig
+      ? { ...i.privateClusterConfig, privateEndpoint: fakeIp(`${name}-private`, '172.16') }
+      : undefined,
+    masterAuth: { ...(i.masterAuth ?? {}), clusterCaCertificate: Buffer.from(`CA of ${name}`).toString('base64') },
+  }),
+  'gcp:serviceaccount/account:Account': (_name, i) => ({
+    email: `${i.accountId}@${i.project ?? 'mock-project'}.iam.gserviceaccount.com`,
+  }),
+  'gcp:compute/network:Network': (name) => ({ selfLink: `https://compute/networks/${name}` }),
+  'gcp:compute/subnetwork:Subnetwork': (name) => ({ selfLink: `https://compute/subnetworks/${name}` }),
+  'gcp:compute/instance:Instance': (name, i) => ({
+    networkInterfaces: (i.networkInterfaces ?? []).map((n: Record<string, unknown>) => ({ ...n, networkIp: fakeIp(name, '10.10') })),
+    selfLink: `https://compute/instances/${name}`,
+  }),
+  'gcp:compute/address:Address': (name, i) => ({ address: i.address ?? fakeIp(name, '10.10') }),
+  'gcp:artifactregistry/repository:Repository': (name, i) => ({
+    registryUri: `${i.location ?? 'mock-region'}-docker.pkg.dev/${i.project ?? 'mock-project'}/${i.repositoryId ?? name}`,
+  }),
+  'docker-build:index:Image': (name) => ({ digest: `sha256:${fakeOf('digest', name)}`, ref: `mock.registry/${name}@sha256:${fakeOf('digest', name)}` }),
+  'kubernetes:core/v1:Service': (name, i) => ({
+    spec: { ...(i.spec ?? {}), clusterIP: fakeIp(name, '10.24') },
+    status: i.spec?.type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: fakeIp(name, '10.10') }] } } : {},
+  }),
+};
+
+/** The raw config of `Pulumi.<stack>.yaml`, in the form Pulumi hands to the program. */
+export function stackFileConfig(stack: string): Record<string, string> {
+  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  const doc = parse(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  return toRawConfig(doc.config ?? {});
+}
+
+function toRawConfig(values: Record<string, unknown>): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    raw[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return raw;
+}
+
+export interface RunOptions {
+  stack: string;
+  /** Config replacing the stack file's keys (values as in the YAML: objects, lists, scalars); null deletes. */
+  config?: Record<string, unknown>;
+  /** Start from an empty config instead of the stack file. */
+  noStackFile?: boolean;
+  preview?: boolean;
+}
+
+function freshProgramModules(): void {
+  for (const id of Object.keys(require.cache)) {
+    if (id.startsWith(REPO_ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.includes(`${path.sep}test${path.sep}`)) {
+      delete require.cache[id];
+    }
+  }
+}
+
+async function settle(isIdle: () => boolean): Promise<void> {
+  let quiet = 0;
+  while (quiet < 20) {
+    await new Promise((r) => setImmediate(r));
+    quiet = isIdle() ? quiet + 1 : 0;
+  }
+}
+
+async function resolveOutput(v: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) return new Promise((res) => (v as pulumi.Output<unknown>).apply((x) => { res(x); return x; }));
+  return v;
+}
+
+export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
+  const base = opts.noStackFile ? {} : stackFileConfig(opts.stack);
+  const overrides = opts.config ?? {};
+  const raw: Record<string, string> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === null) delete raw[k];
+    else Object.assign(raw, toRawConfig({ [k]: v }));
+  }
+  pulumi.runtime.setAllConfig(raw);
+
+  const recorded = new Map<string, RecordedResource>();
+  const pending = { count: 0 };
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs) {
+        const extra = MOCK_OUTPUTS[args.type]?.(args.name, args.inputs) ?? {};
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
+      },
+      call(args: pulumi.runtime.MockCallArgs) {
+        return args.inputs;
+      },
+    },
+    'meshscope',
+    opts.stack,
+    opts.preview ?? false,
+  );
+
+  // Wrap the mock monitor to see what MockResourceArgs leaves out: parent, dependsOn, provider.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    pending.count++;
+    register(req, (err: unknown, resp: any) => {
+      pending.count--;
+      if (!err && resp) {
+        const urn: string = resp.getUrn();
+        const stateStruct = resp.getObject();
+        recorded.set(urn, {
+          urn,
+          type: req.getType(),
+          name: req.getName(),
+          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          state: stateStruct ? pulumi.runtime.deserializeProperties(stateStruct) : {},
+          id: resp.getId(),
+          custom: req.getCustom(),
+          parent: req.getParent() || undefined,
+          provider: req.getProvider() || undefined,
+          dependsOn: req.getDependenciesList(),
+        });
+      }
+      callback(err, resp);
+    });
+  };
+
+  freshProgramModules();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require(PROGRAM) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
+  await settle(() => pending.count === 0);
+
+  const resources = [...recorded.values()];
+  const byUrn = (urn: string) => {
+    const r = recorded.get(urn);
+    if (!r) throw new Error(`no resource with URN ${urn}`);
+    return r;
+  };
+  return {
+    stack: opts.stack,
+    resources,
+    outputs,
+    ofType: (type) => resources.filter((r) => r.type === type),
+    one(type, nameSuffix) {
+      const found = resources.filter((r) => r.type === type && (!nameSuffix || r.name.endsWith(nameSuffix)));
+      if (found.length !== 1) {
+        throw new Error(`expected one ${type}${nameSuffix ? ` named *${nameSuffix}` : ''}, found ${found.length}: ${found.map((r) => r.name).join(', ')}`);
+      }
+      return found[0];
+    },
+    byUrn,
+    providerOf(r) {
+      if (!r.provider) return undefined;
+      // A provider reference is `<urn>::<id>`, and URNs contain `::` themselves.
+      return recorded.get(r.provider.slice(0, r.provider.lastIndexOf('::')));
+    },
+    ancestors(r) {
+      const chain: RecordedResource[] = [];
+      for (let p = r.parent; p && recorded.has(p); p = recorded.get(p)!.parent) chain.push(recorded.get(p)!);
+      return chain;
+    },
+  };
+}
