@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# meshscope VM bootstrap: joins this GCE VM to the Istio mesh and runs its workload under systemd.
+#
+# The script is generic: every per-VM value is a GCE instance metadata attribute named meshscope-*,
+# rendered by vm-bootstrap/render.ts. It runs at every boot (GCE startup-script) and converges: a rerun
+# rewrites a file only when its content differs and restarts a unit only when its inputs changed.
+# The istio-token is minted here, at boot, with the VM's own Google identity (Kubernetes TokenRequest),
+# so nothing secret is stored in metadata or anywhere else.
+#
+# Test hooks (defaults are the real thing): MESHSCOPE_ROOT prefixes every file path, MESHSCOPE_METADATA_URL
+# replaces the GCE metadata server, MESHSCOPE_KUBE_ATTEMPTS / MESHSCOPE_KUBE_RETRY_DELAY bound the
+# Kubernetes API retries. The Kubernetes API address itself comes from meshscope-cluster-endpoint.
+set -Eeuo pipefail
+
+readonly TAG=meshscope-bootstrap
+readonly ROOT="${MESHSCOPE_ROOT:-}"
+readonly METADATA_URL="${MESHSCOPE_METADATA_URL:-http://metadata.google.internal/computeMetadata/v1}"
+# The VM may boot before the cluster grants it RBAC or before the firewall path exists: wait, bounded.
+readonly KUBE_ATTEMPTS="${MESHSCOPE_KUBE_ATTEMPTS:-30}"
+readonly KUBE_RETRY_DELAY="${MESHSCOPE_KUBE_RETRY_DELAY:-10}"
+readonly ISTIO_RELEASE_URL="https://storage.googleapis.com/istio-release/releases"
+readonly TOKEN_AUDIENCE=istio-ca
+readonly TOKEN_SECONDS=3600
+readonly ROOT_CERT_CONFIGMAP=istio-ca-root-cert
+
+log() {
+  printf '%s: %s\n' "$TAG" "$*" >&2
+  logger -t "$TAG" -- "$*" 2>/dev/null || true
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+trap 'die "command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+
+WORK="$(mktemp -d)"
+readonly WORK
+trap 'rm -rf "$WORK"' EXIT
+
+# ---------------------------------------------------------------------------------------------------
+# HTTP
+
+# fetch URL OUT [curl args...]: writes the body to OUT and the status to HTTP_STATUS; fails only when
+# no HTTP answer came at all.
+HTTP_STATUS=000
+fetch() {
+  local url=$1 out=$2
+  shift 2
+  HTTP_STATUS="$(curl -sS --connect-timeout 5 --max-time 30 -o "$out" -w '%{http_code}' "$@" "$url")"
+}
+
+# metadata PATH OUT: GET from the GCE metadata server; the header proves we are not an SSRF victim.
+metadata() {
+  fetch "$METADATA_URL/$1" "$2" --retry 5 --retry-connrefused --retry-delay 1 -H 'Metadata-Flavor: Google'
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Inputs: every attribute is fetched and checked before anything on the machine changes.
+
+readonly ATTRS="$WORK/attrs"
+mkdir -p "$ATTRS"
+
+# require_attr NAME: fetches meshscope-NAME into $ATTRS/NAME; absence or emptiness is fatal.
+require_attr() {
+  local key="meshscope-$1" out="$ATTRS/$1"
+  metadata "instance/attributes/$key" "$out" || die "cannot reach the metadata server at $METADATA_URL to read $key"
+  case "$HTTP_STATUS" in
+    200) ;;
+    404) die "instance metadata attribute $key is missing" ;;
+    *) die "metadata server answered HTTP $HTTP_STATUS for attribute $key" ;;
+  esac
+  [[ -s $out ]] || die "instance metadata attribute $key is empty"
+}
+
+is_dns_label() { [[ $1 =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; }
+is_dns_name() { [[ ${#1} -le 253 && $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ ]]; }
+
+is_ipv4() {
+  local octet
+  [[ $1 =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || return 1
+  for octet in ${1//./ }; do
+    ((10#$octet <= 255)) || return 1
+  done
+}
+
+# host or host:port, host an IPv4 address or a DNS name (GKE gives an IP).
+is_endpoint() {
+  local host=${1%:*} port=${1##*:}
+  [[ $1 == *:* ]] || port=443
+  [[ $port =~ ^[0-9]{1,5}$ ]] && ((10#$port >= 1 && 10#$port <= 65535)) || return 1
+  is_ipv4 "$host" || is_dns_name "$host"
+}
+
+is_version() { [[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; }
+# No whitespace or '%': the image lands in a systemd ExecStart line.
+is_image() { [[ $1 =~ ^[a-z0-9][A-Za-z0-9._/:@-]*$ ]]; }
+is_pem_cert() { grep -q -- '-----BEGIN CERTIFICATE-----' "$1"; }
+is_env_file() { ! grep -qvE '^[A-Za-z_][A-Za-z0-9_]*=' "$1"; }
+
+# scalar_attr VAR NAME CHECK WHAT: sets VAR to the attribute's value once CHECK accepted it.
+scalar_attr() {
+  local var=$1 name=$2 check=$3 what=$4 value
+  value="$(<"$ATTRS/$name")"
+  "$check" "$value" || die "instance metadata attribute meshscope-$name='$value' is not $what"
+  printf -v "$var" '%s' "$value"
+}
+
+# file_attr NAME CHECK WHAT: checks a multi-line attribute in place.
+file_attr() {
+  local name=$1 check=$2 what=$3
+  "$check" "$ATTRS/$name" || die "instance metadata attribute meshscope-$name is not $what"
+}
+
+readonly REQUIRED_ATTRS=(
+  workload namespace service-account workload-image istio-version cluster-endpoint cluster-ca-cert
+  east-west-gateway-ip istiod-host cluster-env mesh-config workload-env
+)
+for attr in "${REQUIRED_ATTRS[@]}"; do
+  require_attr "$attr"
+done
+
+scalar_attr WORKLOAD workload is_dns_label 'a DNS label (lowercase letters, digits and -)'
+scalar_attr NAMESPACE namespace is_dns_label 'a DNS label (lowercase letters, digits and -)'
+scalar_attr SERVICE_ACCOUNT service-account is_dns_name 'a Kubernetes service account name'
+scalar_attr IMAGE workload-image is_image 'a container image reference without spaces'
+scalar_attr ISTIO_VERSION istio-version is_version 'an Istio release version like 1.31.0'
+scalar_attr CLUSTER_ENDPOINT cluster-endpoint is_endpoint 'an IPv4 address or DNS name with optional :port'
+scalar_attr EAST_WEST_IP east-west-gateway-ip is_ipv4 'an IPv4 address'
+scalar_attr ISTIOD_HOST istiod-host is_dns_name 'a DNS name like istiod.istio-system.svc'
+file_attr cluster-ca-cert is_pem_cert 'a PEM certificate'
+file_attr workload-env is_env_file 'an env file of NAME=value lines'
+readonly WORKLOAD NAMESPACE SERVICE_ACCOUNT IMAGE ISTIO_VERSION CLUSTER_ENDPOINT EAST_WEST_IP ISTIOD_HOST
+log "bootstrapping $WORKLOAD (namespace $NAMESPACE, service account $SERVICE_ACCOUNT, Istio $ISTIO_VERSION)"
+
+# ---------------------------------------------------------------------------------------------------
+# Files
+
+# put_file SRC DEST MODE: installs SRC at $ROOT$DEST when its content or mode differs. Sets WROTE=1
+# when it wrote. The rename keeps readers from ever seeing half a file.
+WROTE=0
+put_file() {
+  local src=$1 dest=$ROOT$2 mode=$3
+  WROTE=0
+  if [[ -f $dest ]] && cmp -s "$src" "$dest" && [[ "$(stat -c %a "$dest")" == "$mode" ]]; then
+    return 0
+  fi
+  mkdir -p "$(dirname "$dest")"
+  install -m "$mode" "$src" "$dest.meshscope-new"
+  mv -f "$dest.meshscope-new" "$dest"
+  WROTE=1
+  log "wrote $2"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Packages
+
+is_installed() {
+  [[ "$(dpkg-query -W -f="\${db:Status-Status}" "$1" 2>/dev/null || true)" == installed ]]
+}
+
+APT_UPDATED=0
+apt_install() {
+  if ((APT_UPDATED == 0)); then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# podman runs the workload image; jq reads the Kubernetes API's JSON answers.
+missing=()
+for pkg in podman jq; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+if ((${#missing[@]} > 0)); then
+  log "installing ${missing[*]}"
+  apt_install "${missing[@]}"
+fi
+
+SIDECAR_CHANGED=0
+sidecar_version="$(dpkg-query -W -f="\${db:Status-Status} \${Version}" istio-sidecar 2>/dev/null || true)"
+if [[ $sidecar_version != "installed $ISTIO_VERSION" ]]; then
+  deb="$ROOT/var/cache/meshscope/istio-sidecar-$ISTIO_VERSION.deb"
+  mkdir -p "$(dirname "$deb")"
+  log "installing istio-sidecar $ISTIO_VERSION (found: '${sidecar_version:-none}')"
+  curl -fsSL --retry 5 --retry-connrefused -o "$deb.part" "$ISTIO_RELEASE_URL/$ISTIO_VERSION/deb/istio-sidecar.deb" ||
+    die "cannot download istio-sidecar.deb $ISTIO_VERSION from $ISTIO_RELEASE_URL"
+  mv -f "$deb.part" "$deb"
+  # apt-get, not dpkg -i: the package depends on iptables and iproute2.
+  apt_install "$deb"
+  systemctl daemon-reload
+  SIDECAR_CHANGED=1
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# Credentials: the VM's Google identity, authorised by an RBAC Role for exactly this, mints the token.
+
+put_file "$ATTRS/cluster-ca-cert" /etc/meshscope/cluster-ca.pem 644
+readonly CLUSTER_CA="$ROOT/etc/meshscope/cluster-ca.pem"
+
+metadata instance/service-accounts/default/token "$WORK/sa-token.json" ||
+  die "cannot reach the metadata server at $METADATA_URL for the service account token"
+[[ $HTTP_STATUS == 200 ]] || die "metadata server answered HTTP $HTTP_STATUS for the service account token"
+ACCESS_TOKEN="$(jq -er '.access_token | select(type == "string" and length > 0)' "$WORK/sa-token.json")" ||
+  die "metadata server's service account token answer has no access_token"
+readonly ACCESS_TOKEN
+
+# kube METHOD PATH OUT [curl args...]: calls the cluster's API, verifying it with the cluster CA.
+kube() {
+  local method=$1 path=$2 out=$3 attempt=1 problem
+  shift 3
+  while :; do
+    # The bearer goes through a file descriptor so it never shows in the process list.
+    if fetch "https://$CLUSTER_ENDPOINT$path" "$out" -X "$method" --cacert "$CLUSTER_CA" \
+      -H @<(printf 'Authorization: Bearer %s\n' "$ACCESS_TOKEN") -H 'Accept: application/json' "$@"; then
+      [[ $HTTP_STATUS == 2?? ]] && return 0
+      problem="HTTP $HTTP_STATUS: $(head -c 300 "$out" | tr -s '\n' ' ')"
+    else
+      problem="no answer (connection or TLS verification with the cluster CA failed)"
+    fi
+    ((attempt < KUBE_ATTEMPTS)) ||
+      die "Kubernetes API $method https://$CLUSTER_ENDPOINT$path failed after $attempt attempt(s): $problem"
+    log "Kubernetes API $method $path: $problem; retrying in ${KUBE_RETRY_DELAY}s"
+    sleep "$KUBE_RETRY_DELAY"
+    attempt=$((attempt + 1))
+  done
+}
+
+jq -n --arg aud "$TOKEN_AUDIENCE" --argjson seconds "$TOKEN_SECONDS" \
+  '{apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest",
+    spec: {audiences: [$aud], expirationSeconds: $seconds}}' >"$WORK/token-request.json"
+kube POST "/api/v1/namespaces/$NAMESPACE/serviceaccounts/$SERVICE_ACCOUNT/token" "$WORK/token-answer.json" \
+  -H 'Content-Type: application/json' --data-binary "@$WORK/token-request.json"
+# -j: no trailing newline, byte-for-byte what istioctl writes.
+jq -ej '.status.token | select(type == "string" and length > 0)' "$WORK/token-answer.json" >"$WORK/istio-token" ||
+  die "TokenRequest answer for $NAMESPACE/$SERVICE_ACCOUNT has no status.token"
+
+kube GET "/api/v1/namespaces/$NAMESPACE/configmaps/$ROOT_CERT_CONFIGMAP" "$WORK/root-cert.json"
+jq -ej '.data["root-cert.pem"] | select(type == "string" and contains("-----BEGIN CERTIFICATE-----"))' \
+  "$WORK/root-cert.json" >"$WORK/root-cert.pem" ||
+  die "ConfigMap $NAMESPACE/$ROOT_CERT_CONFIGMAP has no PEM certificate under root-cert.pem"
+
+# ---------------------------------------------------------------------------------------------------
+# Sidecar files, as `istioctl x workload entry configure` lays them out.
+
+for spec in \
+  "$ATTRS/cluster-env /var/lib/istio/envoy/cluster.env 644" \
+  "$ATTRS/mesh-config /etc/istio/config/mesh 644" \
+  "$WORK/root-cert.pem /etc/certs/root-cert.pem 644" \
+  "$WORK/istio-token /var/run/secrets/tokens/istio-token 600"; do
+  read -r src dest mode <<<"$spec"
+  put_file "$src" "$dest" "$mode"
+  SIDECAR_CHANGED=$((SIDECAR_CHANGED | WROTE))
+done
+
+# istiod is reached through the east-west gateway: replace any earlier line for its name, add ours.
+hosts="$ROOT/etc/hosts"
+{
+  if [[ -f $hosts ]]; then
+    grep -vE "[[:space:]]${ISTIOD_HOST//./\\.}([[:space:]]|$)" "$hosts" || true
+  fi
+  printf '%s %s\n' "$EAST_WEST_IP" "$ISTIOD_HOST"
+} >"$WORK/hosts"
+put_file "$WORK/hosts" /etc/hosts 644
+SIDECAR_CHANGED=$((SIDECAR_CHANGED | WROTE))
+
+mkdir -p "$ROOT/etc/istio/proxy"
+chown -R istio-proxy:istio-proxy "$ROOT/var/lib/istio" "$ROOT/etc/certs" "$ROOT/etc/istio/proxy" \
+  "$ROOT/etc/istio/config" "$ROOT/var/run/secrets"
+
+# ---------------------------------------------------------------------------------------------------
+# Units
+
+# converge_unit UNIT CHANGED: enabled and running; restarted only when its inputs changed.
+converge_unit() {
+  local unit=$1 changed=$2
+  if ! systemctl is-enabled --quiet "$unit"; then
+    log "enabling and starting $unit"
+    systemctl enable --now "$unit"
+  elif ((changed)); then
+    log "restarting $unit: its configuration changed"
+    systemctl restart "$unit"
+  elif ! systemctl is-active --quiet "$unit"; then
+    log "starting $unit"
+    systemctl start "$unit"
+  fi
+}
+
+converge_unit istio.service "$SIDECAR_CHANGED"
+
+readonly UNIT="meshscope-$WORKLOAD.service"
+readonly ENV_FILE="/etc/meshscope/$WORKLOAD.env"
+WORKLOAD_CHANGED=0
+put_file "$ATTRS/workload-env" "$ENV_FILE" 640
+WORKLOAD_CHANGED=$((WORKLOAD_CHANGED | WROTE))
+
+# Host networking: the sidecar's iptables capture sees the workload's traffic like any local process.
+cat >"$WORK/unit" <<EOF
+[Unit]
+Description=meshscope workload $WORKLOAD ($IMAGE)
+Wants=network-online.target istio.service
+After=network-online.target istio.service
+
+[Service]
+Restart=always
+RestartSec=5
+TimeoutStartSec=600
+ExecStart=/usr/bin/podman run --rm --replace --name meshscope-$WORKLOAD --network host --env-file $ENV_FILE --read-only --cap-drop all --security-opt no-new-privileges --user 1000:1000 $IMAGE
+ExecStop=/usr/bin/podman stop --ignore --time 10 meshscope-$WORKLOAD
+
+[Install]
+WantedBy=multi-user.target
+EOF
+put_file "$WORK/unit" "/etc/systemd/system/$UNIT" 644
+if ((WROTE)); then
+  systemctl daemon-reload
+  WORKLOAD_CHANGED=1
+fi
+
+converge_unit "$UNIT" "$WORKLOAD_CHANGED"
+log "done: istio.service and $UNIT are enabled and running"

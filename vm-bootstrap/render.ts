@@ -1,0 +1,121 @@
+// Renders one VM's boot: the generic startup script plus the instance metadata attributes it reads.
+// infra/ resolves its Outputs (pulumi.all) and calls renderVmBootstrap with plain values; the result goes
+// to the instance as `metadataStartupScript` and `metadata`.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { boutiqueImageRepository } from "./boutique";
+import { literalEnvFile } from "./env-file";
+import { metadataKeys } from "./metadata-keys";
+import { clusterEnv, meshConfigYaml, SidecarConfigInput } from "./sidecar-config";
+import {
+    dnsLabelOf, dnsNameOf, endpointOf, envNameOf, envValueOf, fail, ipv4Of, istioIdOf, ipv4PortOf, labelsOf, oneOf,
+    pemCertificateOf, portOf, versionOf,
+} from "./validate";
+
+export const workloadProtocols = ["grpc", "http", "http2", "tcp"] as const;
+export type WorkloadProtocol = (typeof workloadProtocols)[number];
+
+export interface VmWorkloadInput {
+    /** Service and WorkloadGroup name, e.g. checkoutservice; also the image name. */
+    name: string;
+    port: number;
+    /** Names the port (WorkloadEntry ports key), which tells Istio its protocol. */
+    protocol: WorkloadProtocol;
+    /** Kubernetes namespace of the WorkloadGroup and its service account. */
+    namespace: string;
+    /** Kubernetes service account the VM's istio-token is minted for. */
+    serviceAccount: string;
+    /** WorkloadGroup metadata labels. */
+    labels: Record<string, string>;
+    /** The container's env, taken as given: for Online Boutique use boutiqueVmEnv(name, namespace). */
+    env: Record<string, string>;
+}
+
+export interface VmBootstrapInput {
+    workload: VmWorkloadInput;
+    versions: {
+        /** Istio release of istio-sidecar.deb, e.g. 1.31.0; should match the control plane. */
+        istio: string;
+        /** Online Boutique image tag, e.g. v0.10.6. */
+        onlineBoutique: string;
+    };
+    cluster: {
+        /** GKE endpoint (IP, optionally :port), no scheme. */
+        endpoint: string;
+        /** The cluster CA as PEM (GKE's masterAuth.clusterCaCertificate, base64-decoded). */
+        caCertPem: string;
+        /** Istio cluster id (global.multiCluster.clusterName). */
+        clusterId: string;
+        meshId: string;
+        /** Istio network name; empty for a single network. */
+        network: string;
+        /** Default cluster.local. */
+        trustDomain?: string;
+    };
+    /** Internal IP of the east-west gateway, through which the VM reaches istiod. */
+    eastWestGatewayIp: string;
+    /** The ALS receiver's internal load balancer, IP:port. */
+    receiverAlsAddress: string;
+    /** Default istiod.istio-system.svc. */
+    istiodHost?: string;
+    /** Default Online Boutique's public repository. */
+    imageRepository?: string;
+    /** Let istiod create the WorkloadEntry (ISTIO_META_AUTO_REGISTER_GROUP); default false. */
+    autoRegister?: boolean;
+}
+
+export interface VmBootstrap {
+    /** For the instance's startup-script: the same generic script for every VM. */
+    startupScript: string;
+    /** Instance metadata attributes (meshscope-*), all non-secret. */
+    metadata: Record<string, string>;
+}
+
+const istiodPort = 15012;
+const startupScript = readFileSync(join(__dirname, "bootstrap.sh"), "utf8");
+
+export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
+    const { workload, versions, cluster } = input;
+    const name = dnsLabelOf("workload.name", workload.name);
+    const namespace = dnsLabelOf("workload.namespace", workload.namespace);
+    const istiodHost = dnsNameOf("istiodHost", input.istiodHost ?? "istiod.istio-system.svc");
+    const network = cluster.network === "" ? "" : istioIdOf("cluster.network", cluster.network);
+    if (Object.keys(workload.env).length === 0) fail("workload.env", workload.env, "at least one variable (the VM passes it as an env file; Online Boutique needs PORT)");
+    const env = Object.fromEntries(Object.entries(workload.env).map(([key, value]) =>
+        [envNameOf("workload.env key", key), envValueOf(`workload.env[${key}]`, value)]));
+    const repository = input.imageRepository ?? boutiqueImageRepository;
+    if (!/^[a-z0-9][a-z0-9.\-/:]*[a-z0-9]$/.test(repository)) fail("imageRepository", repository, "a registry path like us-central1-docker.pkg.dev/project/repo");
+
+    const sidecar: SidecarConfigInput = {
+        workloadName: name,
+        namespace,
+        serviceAccount: dnsNameOf("workload.serviceAccount", workload.serviceAccount),
+        port: portOf("workload.port", workload.port),
+        protocol: oneOf("workload.protocol", workload.protocol, workloadProtocols),
+        labels: labelsOf("workload.labels", workload.labels),
+        clusterId: istioIdOf("cluster.clusterId", cluster.clusterId),
+        meshId: istioIdOf("cluster.meshId", cluster.meshId),
+        network,
+        trustDomain: dnsNameOf("cluster.trustDomain", cluster.trustDomain ?? "cluster.local"),
+        discoveryAddress: `${istiodHost}:${istiodPort}`,
+        alsAddress: ipv4PortOf("receiverAlsAddress", input.receiverAlsAddress),
+        autoRegister: input.autoRegister ?? false,
+    };
+
+    const metadata: Record<(typeof metadataKeys)[keyof typeof metadataKeys], string> = {
+        [metadataKeys.workload]: name,
+        [metadataKeys.namespace]: namespace,
+        [metadataKeys.serviceAccount]: sidecar.serviceAccount,
+        [metadataKeys.workloadImage]: `${repository}/${name}:${versionOf("versions.onlineBoutique", versions.onlineBoutique, /^v\d+\.\d+\.\d+$/, "v0.10.6")}`,
+        // Plain x.y.z: the .deb's version is the release's, and bootstrap.sh compares them.
+        [metadataKeys.istioVersion]: versionOf("versions.istio", versions.istio, /^\d+\.\d+\.\d+$/, "1.31.0"),
+        [metadataKeys.clusterEndpoint]: endpointOf("cluster.endpoint", cluster.endpoint),
+        [metadataKeys.clusterCaCert]: pemCertificateOf("cluster.caCertPem", cluster.caCertPem),
+        [metadataKeys.eastWestGatewayIp]: ipv4Of("eastWestGatewayIp", input.eastWestGatewayIp),
+        [metadataKeys.istiodHost]: istiodHost,
+        [metadataKeys.clusterEnv]: clusterEnv(sidecar),
+        [metadataKeys.meshConfig]: meshConfigYaml(sidecar),
+        [metadataKeys.workloadEnv]: literalEnvFile(env),
+    };
+    return { startupScript, metadata };
+}
