@@ -1,0 +1,123 @@
+// Shared pieces of the receiver tests: real gRPC clients and an OAP-side peer on loopback, sample
+// metrics, and a bounded wait. Nothing here decides a test's outcome.
+import * as grpc from '@grpc/grpc-js';
+import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/envoy-protos';
+import {
+  meshMetricServiceDefinition, type ServiceMeshMetricsWire,
+} from '../../receiver/src/skywalking-protos';
+import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
+
+/** Polls `cond` every 10 ms; rejects with `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export interface StreamResult { error: grpc.ServiceError | null }
+
+/** A client-side StreamAccessLogs call, messages encoded with Envoy's protos (or raw bytes). */
+export class AlsStream<T = StreamAccessLogsMessage> {
+  readonly done: Promise<StreamResult>;
+  readonly call: grpc.ClientWritableStream<T>;
+  constructor(client: grpc.Client, raw = false) {
+    const method = alsServiceDefinition().StreamAccessLogs!;
+    const serialize = raw ? (b: T) => b as unknown as Buffer : (method.requestSerialize as (m: T) => Buffer);
+    let settle!: (r: StreamResult) => void;
+    this.done = new Promise((r) => (settle = r));
+    this.call = client.makeClientStreamRequest(method.path, serialize, method.responseDeserialize as (b: Buffer) => unknown,
+      (error) => settle({ error }));
+  }
+  send(msg: T): this {
+    this.call.write(msg);
+    return this;
+  }
+  end(): Promise<StreamResult> {
+    this.call.end();
+    return this.done;
+  }
+}
+
+export function alsClient(port: number): grpc.Client {
+  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+/** A real OAP-side peer: implements ServiceMeshMetricService/collect and keeps what it decoded. */
+export class FakeOap {
+  readonly received: ServiceMeshMetricsWire[] = [];
+  calls = 0;
+  /** When set, every call is answered with this status after reading it. */
+  failWith: grpc.status | undefined;
+  private server: grpc.Server | undefined;
+
+  async start(port = 0): Promise<number> {
+    this.server = new grpc.Server();
+    this.server.addService(meshMetricServiceDefinition(), {
+      collect: (call: grpc.ServerReadableStream<ServiceMeshMetricsWire, object>, cb: grpc.sendUnaryData<object>) => {
+        this.calls++;
+        const batch: ServiceMeshMetricsWire[] = [];
+        call.on('data', (m: ServiceMeshMetricsWire) => batch.push(m));
+        call.on('end', () => {
+          if (this.failWith !== undefined) return cb({ code: this.failWith, details: 'fake OAP says no' });
+          this.received.push(...batch);
+          cb(null, {});
+        });
+      },
+    });
+    return new Promise((resolve, reject) =>
+      this.server!.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p)));
+  }
+
+  stop(): void {
+    this.server?.forceShutdown();
+    this.server = undefined;
+  }
+
+  httpMetrics() {
+    return this.received.flatMap((m) => m.httpMetrics?.metrics ?? []);
+  }
+  tcpMetrics() {
+    return this.received.flatMap((m) => m.tcpMetrics?.metrics ?? []);
+  }
+}
+
+/** A free loopback port, found by binding and releasing one (for "OAP comes up later" tests). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function httpMetric(over: Partial<HttpMeshMetric> = {}): HttpMeshMetric {
+  return {
+    kind: 'http', startTime: 1_700_000_000_000, endTime: 1_700_000_000_012,
+    sourceServiceName: 'frontend.default', sourceServiceInstance: 'frontend-abc.default',
+    destServiceName: 'checkoutservice.default', destServiceInstance: 'checkoutservice-vm.default',
+    endpoint: '/hipstershop.CheckoutService/PlaceOrder', latency: 12, responseCode: 200, status: true,
+    protocol: 'gRPC', detectPoint: 'client', tlsMode: 'mTLS', internalErrorCode: '',
+    internalRequestLatencyNanos: 0, internalResponseLatencyNanos: 0,
+    sourceInstanceProperties: { platform: 'kubernetes' }, destInstanceProperties: { platform: 'vm' },
+    ...over,
+  };
+}
+
+export function tcpMetric(over: Partial<TcpMeshMetric> = {}): TcpMeshMetric {
+  return {
+    kind: 'tcp', startTime: 1_700_000_000_000, endTime: 1_700_000_000_030,
+    sourceServiceName: 'cartservice.default', sourceServiceInstance: 'cartservice-1.default',
+    destServiceName: 'redis-cart.default', destServiceInstance: 'redis-cart-0.default',
+    detectPoint: 'client', tlsMode: 'mTLS', internalErrorCode: '',
+    internalRequestLatencyNanos: 0, internalResponseLatencyNanos: 0,
+    sourceInstanceProperties: {}, destInstanceProperties: {}, receivedBytes: 100, sentBytes: 2000,
+    ...over,
+  };
+}
