@@ -88,17 +88,3 @@ export function flatNodeToMetadata(node: FlatNode): MetadataTree {
   put('IDENTITY', node.identity);
   return tree;
 }
-
-/** The peer metadata values present for one direction, preferred first. */
-export function peerValues(
-  filterState: Record<string, Any> | undefined,
-  direction: PeerDirection,
-): { key: string; any: Any }[] {
-  if (!filterState) return [];
-  const out: { key: string; any: Any }[] = [];
-  for (const key of PEER_KEYS[direction]) {
-    const any = filterState[key];
-    if (any) out.push({ key, any });
-  }
-  return out;
-}

@@ -1,0 +1,169 @@
+// How one ALS entry becomes one metric once its two sides are known: the meaning of SkyWalking's
+// LogEntry2MetricsAdapter and TCPLogEntry2MetricsAdapter (apache/skywalking envoy-metrics-receiver-plugin
+// als/, als/tcp/). Deliberate differences, each noted where it is made: latencies in nanoseconds use
+// whole durations (SkyWalking reads only the sub-second part), a negative one is 0, an HTTP entry without
+// a scheme is HTTP (SkyWalking's rule calls it gRPC), and gRPC is also recognised from logged headers.
+import type { Workload } from './analyze-workload';
+import type {
+  AccessLogCommon, Duration, HttpAccessLogEntry, TcpAccessLogEntry, Timestamp, TlsProperties,
+} from './envoy-protos';
+import type { DetectPoint, HttpMeshMetric, HttpProtocol, TcpMeshMetric, TlsMode } from './mesh-metric';
+
+/** Client side: this sidecar called the peer (an `upstream_peer` entry); server side: the peer called it. */
+export type Side = 'client' | 'server';
+
+const DETECT_POINT: Record<Side, DetectPoint> = { client: 'client', server: 'server' };
+
+/** Milliseconds, as Java's Instant.toEpochMilli: whole seconds plus whole milliseconds of the nanos. */
+export function millis(t: Timestamp | Duration | undefined): number {
+  if (!t) return 0;
+  return (t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+function nanos(d: Duration | undefined): number {
+  if (!d) return 0;
+  return (d.seconds ?? 0) * 1e9 + (d.nanos ?? 0);
+}
+
+/**
+ * Start and end of the call as this side saw it. Client: from the first byte sent upstream to the last
+ * byte received from upstream. Server: from the start of the downstream request to its last byte sent back.
+ */
+export function sideTimes(cp: AccessLogCommon, side: Side): { start: number; end: number } {
+  const start = millis(cp.start_time);
+  if (side === 'client') {
+    return { start: start + millis(cp.time_to_first_upstream_tx_byte), end: start + millis(cp.time_to_last_upstream_rx_byte) };
+  }
+  return { start, end: start + millis(cp.time_to_last_downstream_tx_byte) };
+}
+
+/** `METHOD:path` as SkyWalking writes it (Java's enum name when the method is unset), `/` without a request. */
+export function endpointOf(entry: HttpAccessLogEntry): string {
+  const req = entry.request;
+  if (!req) return '/';
+  return `${req.request_method ?? 'METHOD_UNSPECIFIED'}:${req.path ?? ''}`;
+}
+
+/** The response code, 200 when Envoy logged none (0 or absent). */
+export function responseCodeOf(entry: HttpAccessLogEntry): number {
+  const code = entry.response?.response_code?.value ?? 0;
+  return code > 0 ? code : 200;
+}
+
+/** SkyWalking: a server side call fails on 5xx; the client side also counts 4xx as failed. */
+export function statusOf(code: number, side: Side): boolean {
+  return side === 'client' ? code < 400 : code < 500;
+}
+
+/**
+ * gRPC when Envoy logged a gRPC content type or a grpc-status (only if the mesh is configured to log those
+ * headers), or, as SkyWalking decides, when the request's scheme is set and is not http/https.
+ */
+export function protocolOf(entry: HttpAccessLogEntry): HttpProtocol {
+  const req = entry.request;
+  if (!req) return 'HTTP';
+  if (req.request_headers?.['content-type']?.startsWith('application/grpc')) return 'gRPC';
+  const res = entry.response;
+  if (res?.response_trailers?.['grpc-status'] !== undefined || res?.response_headers?.['grpc-status'] !== undefined) {
+    return 'gRPC';
+  }
+  if (req.scheme && !req.scheme.startsWith('http')) return 'gRPC';
+  return 'HTTP';
+}
+
+type CertProps = TlsProperties['local_certificate_properties'];
+
+/** A certificate counts when it has a subject or a URI SAN (SkyWalking ignores DNS SANs). */
+function hasCertificate(c: CertProps): boolean {
+  return !!c && (!!c.subject || (c.subject_alt_name ?? []).some((san) => !!san.uri));
+}
+
+/** NONE without a local certificate, TLS with only a local one, mTLS when the peer showed one too. */
+export function tlsModeOf(tls: TlsProperties | undefined): TlsMode {
+  if (!tls || !hasCertificate(tls.local_certificate_properties)) return 'NONE';
+  return hasCertificate(tls.peer_certificate_properties) ? 'mTLS' : 'TLS';
+}
+
+/**
+ * Envoy's response flags SkyWalking reports, in its order of precedence (the first set flag wins); its
+ * internal error codes are these ResponseFlags field names. Flags it does not list give ''.
+ */
+export const RESPONSE_FLAGS: readonly string[] = [
+  'failed_local_healthcheck', 'no_healthy_upstream', 'upstream_request_timeout', 'local_reset',
+  'upstream_connection_failure', 'upstream_connection_termination', 'upstream_overflow', 'no_route_found',
+  'delay_injected', 'fault_injected', 'rate_limited', 'unauthorized_details', 'rate_limit_service_error',
+  'downstream_connection_termination', 'upstream_retry_limit_exceeded', 'stream_idle_timeout',
+  'invalid_envoy_request_headers', 'downstream_protocol_error',
+];
+
+export function internalErrorCodeOf(flags: Record<string, unknown> | undefined): string {
+  if (!flags) return '';
+  for (const flag of RESPONSE_FLAGS) {
+    const v = flags[flag];
+    // Booleans, except unauthorized_details: a message whose presence is the flag.
+    if (v === true || (v !== null && typeof v === 'object')) return flag;
+  }
+  return '';
+}
+
+/** Time spent before the first byte went upstream, and between upstream's answer and ours. */
+function internalLatencies(cp: AccessLogCommon, responseEnd: Duration | undefined): [number, number] {
+  const request = Math.max(0, nanos(cp.time_to_first_upstream_tx_byte));
+  const response = Math.max(0, nanos(responseEnd) - nanos(cp.time_to_first_upstream_rx_byte));
+  return [request, response];
+}
+
+export function adaptHttp(
+  entry: HttpAccessLogEntry, cp: AccessLogCommon, side: Side, source: Workload, dest: Workload,
+): HttpMeshMetric {
+  const { start, end } = sideTimes(cp, side);
+  const responseCode = responseCodeOf(entry);
+  const [internalRequestLatencyNanos, internalResponseLatencyNanos] = internalLatencies(cp, cp.time_to_first_downstream_tx_byte);
+  return {
+    kind: 'http',
+    startTime: start,
+    endTime: end,
+    sourceServiceName: source.service,
+    sourceServiceInstance: source.instance,
+    destServiceName: dest.service,
+    destServiceInstance: dest.instance,
+    endpoint: endpointOf(entry),
+    latency: Math.max(1, end - start),
+    responseCode,
+    status: statusOf(responseCode, side),
+    protocol: protocolOf(entry),
+    detectPoint: DETECT_POINT[side],
+    // The entry's TLS properties describe the downstream connection; SkyWalking marks client sides NONE.
+    tlsMode: side === 'client' ? 'NONE' : tlsModeOf(cp.tls_properties),
+    internalErrorCode: internalErrorCodeOf(cp.response_flags),
+    internalRequestLatencyNanos,
+    internalResponseLatencyNanos,
+    sourceInstanceProperties: source.properties,
+    destInstanceProperties: dest.properties,
+  };
+}
+
+export function adaptTcp(
+  entry: TcpAccessLogEntry, cp: AccessLogCommon, side: Side, source: Workload, dest: Workload,
+): TcpMeshMetric {
+  const { start, end } = sideTimes(cp, side);
+  const [internalRequestLatencyNanos, internalResponseLatencyNanos] = internalLatencies(cp, cp.time_to_last_downstream_tx_byte);
+  return {
+    kind: 'tcp',
+    startTime: start,
+    endTime: end,
+    sourceServiceName: source.service,
+    sourceServiceInstance: source.instance,
+    destServiceName: dest.service,
+    destServiceInstance: dest.instance,
+    detectPoint: DETECT_POINT[side],
+    tlsMode: side === 'client' ? 'NONE' : tlsModeOf(cp.tls_properties),
+    internalErrorCode: internalErrorCodeOf(cp.response_flags),
+    internalRequestLatencyNanos,
+    internalResponseLatencyNanos,
+    sourceInstanceProperties: source.properties,
+    destInstanceProperties: dest.properties,
+    receivedBytes: entry.connection_properties?.received_bytes ?? 0,
+    sentBytes: entry.connection_properties?.sent_bytes ?? 0,
+  };
+}
