@@ -20,6 +20,8 @@ export interface SinkStats {
   forwarded(count: number): void;
   dropped(reason: DropReason, count: number): void;
   queueDepth(depth: number): void;
+  /** A delivery attempt failed; its metrics stay queued for the next one. */
+  deliveryFailed(): void;
 }
 
 export class ReceiverMetrics implements SinkStats {
@@ -34,7 +36,7 @@ export class ReceiverMetrics implements SinkStats {
   readonly activeStreams: client.Gauge;
   readonly streamsEnded: client.Counter<'code'>;
   readonly metadataProblems: client.Counter<'reason'>;
-  readonly oapRetries: client.Counter;
+  readonly deliveryFailures: client.Counter<'sink'>;
   readonly streamEntries: client.Gauge<'node' | 'stream'>;
 
   constructor(private readonly sinkName = 'none') {
@@ -73,9 +75,10 @@ export class ReceiverMetrics implements SinkStats {
       name: 'receiver_metadata_problems_total', help: 'Peer/node metadata problems met during analysis, by reason',
       labelNames: ['reason'], registers,
     });
-    this.oapRetries = new client.Counter({
-      name: 'receiver_oap_calls_failed_total',
-      help: 'OAP collect calls that failed; their batches stay queued and are resent', registers,
+    this.deliveryFailures = new client.Counter({
+      name: 'receiver_sink_delivery_failures_total',
+      help: 'Failed delivery attempts (oap: collect calls not ended OK); their metrics stay queued and are resent',
+      labelNames: ['sink'], registers,
     });
     // Per stream, keyed by node id; the series is removed when the stream ends, so cardinality stays
     // bounded by the number of open streams.
@@ -92,6 +95,10 @@ export class ReceiverMetrics implements SinkStats {
 
   dropped(reason: DropReason, count: number): void {
     if (count > 0) this.metricsDropped.inc({ reason }, count);
+  }
+
+  deliveryFailed(): void {
+    this.deliveryFailures.inc({ sink: this.sinkName });
   }
 
   queueDepth(depth: number): void {

@@ -50,6 +50,8 @@ export class FakeOap {
   calls = 0;
   /** When set, every call is answered with this status after reading it. */
   failWith: grpc.status | undefined;
+  /** When set, calls are read but never answered (an OAP that dies mid-call). */
+  hang = false;
   private server: grpc.Server | undefined;
 
   async start(port = 0): Promise<number> {
@@ -60,6 +62,7 @@ export class FakeOap {
         const batch: ServiceMeshMetricsWire[] = [];
         call.on('data', (m: ServiceMeshMetricsWire) => batch.push(m));
         call.on('end', () => {
+          if (this.hang) return;
           if (this.failWith !== undefined) return cb({ code: this.failWith, details: 'fake OAP says no' });
           this.received.push(...batch);
           cb(null, {});

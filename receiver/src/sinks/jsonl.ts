@@ -76,16 +76,17 @@ export class JsonlSink implements Sink {
 
   /** Writes queued chunks until the stream says stop; 'drain' resumes. */
   private pump(): void {
-    if (this.blocked && this.out.writableNeedDrain) return;
-    this.blocked = false;
-    while (this.chunks.length > 0 && !this.broken) {
-      const chunk = this.chunks.shift()!;
-      this.queued -= chunk.count;
-      const more = this.out.write(chunk.text);
-      this.opts.stats.forwarded(chunk.count);
-      if (!more) {
-        this.blocked = true;
-        break;
+    if (!this.blocked || !this.out.writableNeedDrain) {
+      this.blocked = false;
+      while (this.chunks.length > 0 && !this.broken) {
+        const chunk = this.chunks.shift()!;
+        this.queued -= chunk.count;
+        const more = this.out.write(chunk.text);
+        this.opts.stats.forwarded(chunk.count);
+        if (!more) {
+          this.blocked = true;
+          break;
+        }
       }
     }
     this.opts.stats.queueDepth(this.queued);

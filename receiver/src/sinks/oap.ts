@@ -8,7 +8,7 @@
 // and each metric is counted forwarded exactly once. What the protocol cannot tell us is how much of a
 // call that broke *after* its messages were written the OAP had already applied (collect has no per-batch
 // acknowledgement): in that one case those batches may reach the OAP twice. Calls are kept short (a few
-// batches) to keep that window small, and each failed call is counted (receiver_oap_calls_failed_total).
+// batches) to keep that window small, and each failed call is counted (receiver_sink_delivery_failures_total).
 // A call the OAP answers with a permanent error (INVALID_ARGUMENT …) is dropped as `rejected` rather
 // than resent forever. On close, what is still queued after the deadline is counted `shutdown_timeout`.
 // Invariant: produced = forwarded + dropped (all reasons) + queued.
@@ -222,6 +222,7 @@ export class OapSink implements Sink {
             this.logger.error('OAP rejected a call; its metrics are dropped', { metrics: count, ...errorFields(err) });
             return resolve(true);
           }
+          this.o.stats.deliveryFailed();
           this.logger.warn('OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
           resolve(false);
         },
