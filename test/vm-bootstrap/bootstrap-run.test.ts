@@ -1,0 +1,248 @@
+// bootstrap.sh really run with bash, per VM workload, in a throwaway root against loopback fakes of the
+// GCE metadata server and the Kubernetes API, with package/unit/ownership commands shimmed.
+import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { boutiqueVmServices, BoutiqueVmServiceName } from "../../vm-bootstrap/boutique";
+import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
+import { FakeGcp, googleAccessToken, makePki, mintedToken, TestPki } from "./fake-gcp";
+import { namespace, vmInput } from "./inputs";
+import { RunResult, Sandbox } from "./sandbox";
+
+const istiodLine = /^(\S+)\s+istiod\.istio-system\.svc$/;
+
+describe("bootstrap.sh run in a throwaway root", function () {
+    this.timeout(30_000);
+    let pkiDir: string;
+    let pki: TestPki;
+    let gcp: FakeGcp;
+
+    before(async () => {
+        pkiDir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
+        pki = makePki(pkiDir);
+        gcp = await FakeGcp.start(pki);
+    });
+
+    after(async () => {
+        await gcp?.close();
+        rmSync(pkiDir, { recursive: true, force: true });
+    });
+
+    function render(name: BoutiqueVmServiceName, caCertPem = pki.clusterCaPem): VmBootstrap {
+        const rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem }));
+        gcp.attributes = { ...rendered.metadata };
+        gcp.grant = { namespace, serviceAccount: name };
+        return rendered;
+    }
+
+    for (const name of Object.keys(boutiqueVmServices) as BoutiqueVmServiceName[]) {
+        describe(`for ${name}`, () => {
+            const unit = `meshscope-${name}.service`;
+            let sandbox: Sandbox;
+            let rendered: VmBootstrap;
+            let first: RunResult;
+            let second: RunResult;
+            let firstCalls: string[];
+            let secondCalls: string[];
+            let afterFirst: Record<string, string>;
+            let afterSecond: Record<string, string>;
+            let kubeRequests: FakeGcp["requests"];
+
+            before(async () => {
+                // A stale istiod line from an earlier gateway address must be replaced, not kept.
+                sandbox = new Sandbox("127.0.0.1 localhost\n10.9.9.9 istiod.istio-system.svc\n::1 ip6-localhost\n");
+                rendered = render(name);
+                gcp.requests.length = 0;
+                first = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                kubeRequests = gcp.requests.filter((request) => request.server === "kube");
+                firstCalls = sandbox.calls();
+                afterFirst = sandbox.snapshot();
+                second = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                secondCalls = sandbox.calls().slice(firstCalls.length);
+                afterSecond = sandbox.snapshot();
+            });
+
+            after(() => sandbox.remove());
+
+            it("exits 0 on the first run", () => {
+                assert.equal(first.code, 0, first.stderr);
+            });
+
+            it("installs podman and jq with apt-get", () => {
+                assert.ok(firstCalls.includes("apt-get install -y -q --no-install-recommends podman jq"), firstCalls.join("\n"));
+            });
+
+            it("downloads the pinned istio-sidecar.deb from the Istio release bucket", () => {
+                assert.deepEqual(firstCalls.filter((call) => call.startsWith("curl-download")),
+                    ["curl-download https://storage.googleapis.com/istio-release/releases/1.31.0/deb/istio-sidecar.deb"]);
+            });
+
+            it("installs the downloaded deb with apt-get so its dependencies come along", () => {
+                const deb = join(sandbox.root, "var/cache/meshscope/istio-sidecar-1.31.0.deb");
+                assert.ok(firstCalls.includes(`apt-get install -y -q --no-install-recommends ${deb}`), firstCalls.join("\n"));
+            });
+
+            it("writes cluster.env exactly as rendered, mode 644", () => {
+                assert.equal(sandbox.file("var/lib/istio/envoy/cluster.env"), rendered.metadata["meshscope-cluster-env"]);
+                assert.equal(sandbox.mode("var/lib/istio/envoy/cluster.env"), "644");
+            });
+
+            it("writes the mesh config with the receiver's IP:port as the ALS address, mode 644", () => {
+                const mesh = YAML.parse(sandbox.file("etc/istio/config/mesh"));
+                assert.equal(mesh.defaultConfig.envoyAccessLogService.address, "10.128.0.30:11800");
+                assert.equal(mesh.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE, "true");
+                assert.equal(sandbox.mode("etc/istio/config/mesh"), "644");
+            });
+
+            it("writes the mesh root certificate read from ConfigMap istio-ca-root-cert", () => {
+                assert.equal(sandbox.file("etc/certs/root-cert.pem"), pki.meshRootPem);
+                assert.equal(sandbox.mode("etc/certs/root-cert.pem"), "644");
+            });
+
+            it("writes the token the TokenRequest returned, without a newline, mode 600", () => {
+                assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), mintedToken({ namespace, serviceAccount: name }));
+                assert.equal(sandbox.mode("var/run/secrets/tokens/istio-token"), "600");
+            });
+
+            it("asks the Kubernetes API for an istio-ca token of one hour with the VM's Google access token", () => {
+                const post = kubeRequests.find((request) => request.method === "POST");
+                assert.ok(post, "no TokenRequest reached the API");
+                assert.equal(post.path, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`);
+                assert.equal(post.headers.authorization, `Bearer ${googleAccessToken}`);
+                assert.deepEqual(JSON.parse(post.body).spec, { audiences: ["istio-ca"], expirationSeconds: 3600 });
+            });
+
+            it("keeps the cluster CA it verified the API with in /etc/meshscope", () => {
+                assert.equal(sandbox.file("etc/meshscope/cluster-ca.pem"), pki.clusterCaPem);
+            });
+
+            it("replaces the stale istiod hosts line with the east-west gateway's, keeping the others", () => {
+                const lines = sandbox.file("etc/hosts").split("\n").filter((line) => line !== "");
+                assert.deepEqual(lines.filter((line) => istiodLine.test(line)), ["10.128.0.20 istiod.istio-system.svc"]);
+                assert.deepEqual(lines.filter((line) => !istiodLine.test(line)), ["127.0.0.1 localhost", "::1 ip6-localhost"]);
+            });
+
+            it("hands the sidecar's files to istio-proxy", () => {
+                const r = sandbox.root;
+                assert.ok(firstCalls.includes(`chown -R istio-proxy:istio-proxy ${r}/var/lib/istio ${r}/etc/certs ${r}/etc/istio/proxy ${r}/etc/istio/config ${r}/var/run/secrets`),
+                    firstCalls.filter((call) => call.startsWith("chown")).join("\n"));
+                assert.ok(sandbox.exists("etc/istio/proxy"));
+            });
+
+            it("enables and starts istio.service after its files are in place", () => {
+                const enable = firstCalls.indexOf("systemctl enable --now istio.service");
+                assert.ok(enable >= 0, firstCalls.join("\n"));
+                assert.ok(firstCalls.findIndex((call) => call.startsWith("chown")) < enable);
+            });
+
+            it("writes the workload's env file as rendered, mode 640", () => {
+                assert.equal(sandbox.file(`etc/meshscope/${name}.env`), rendered.metadata["meshscope-workload-env"]);
+                assert.match(sandbox.file(`etc/meshscope/${name}.env`), new RegExp(`^PORT=${boutiqueVmServices[name].port}$`, "m"));
+                assert.equal(sandbox.mode(`etc/meshscope/${name}.env`), "640");
+            });
+
+            it("writes a systemd unit that runs the pinned image with podman on the host network, restarted always", () => {
+                const text = sandbox.file(`etc/systemd/system/${unit}`);
+                const image = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/${name}:v0.10.6`;
+                assert.match(text, /^Restart=always$/m);
+                assert.match(text, /^After=network-online.target istio.service$/m);
+                const exec = /^ExecStart=(.*)$/m.exec(text)?.[1] ?? "";
+                assert.ok(exec.startsWith("/usr/bin/podman run "), exec);
+                assert.ok(exec.includes(" --network host "), exec);
+                assert.ok(exec.includes(` --env-file /etc/meshscope/${name}.env `), exec);
+                assert.ok(exec.endsWith(` ${image}`), exec);
+            });
+
+            it("reloads systemd and enables and starts the workload unit", () => {
+                const reload = firstCalls.lastIndexOf("systemctl daemon-reload");
+                const enable = firstCalls.indexOf(`systemctl enable --now ${unit}`);
+                assert.ok(reload >= 0 && enable > reload, firstCalls.join("\n"));
+            });
+
+            it("logs its progress to the journal under meshscope-bootstrap", () => {
+                assert.match(sandbox.journal(), new RegExp(`^meshscope-bootstrap: done: istio.service and ${unit} are enabled and running$`, "m"));
+            });
+
+            it("exits 0 on the second run", () => {
+                assert.equal(second.code, 0, second.stderr);
+            });
+
+            it("leaves every file byte-identical and untouched on the second run", () => {
+                assert.deepEqual(afterSecond, afterFirst);
+            });
+
+            it("installs, downloads, reloads, enables, starts and restarts nothing on the second run", () => {
+                const changing = secondCalls.filter((call) => /^(apt-get|curl-download|dpkg |podman)|^systemctl (enable|start|restart|daemon-reload)/.test(call));
+                assert.deepEqual(changing, []);
+            });
+
+            it("keeps exactly one istiod hosts line after the second run", () => {
+                assert.equal(sandbox.file("etc/hosts").split("\n").filter((line) => istiodLine.test(line)).length, 1);
+            });
+        });
+    }
+
+    describe("with bad or missing inputs", () => {
+        let sandbox: Sandbox;
+        beforeEach(() => {
+            sandbox = new Sandbox();
+        });
+        afterEach(() => sandbox.remove());
+
+        it("fails before changing anything, naming meshscope-cluster-endpoint, when that attribute is missing", async () => {
+            const { startupScript } = render("paymentservice");
+            delete gcp.attributes["meshscope-cluster-endpoint"];
+            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /^meshscope-bootstrap: ERROR: instance metadata attribute meshscope-cluster-endpoint is missing$/m);
+            assert.match(result.stderr, /meshscope-cluster-endpoint is missing/);
+            assert.deepEqual(sandbox.calls(), []);
+        });
+
+        it("fails before changing anything, naming the attribute and value, when the east-west gateway IP is malformed", async () => {
+            const { startupScript } = render("checkoutservice");
+            gcp.attributes["meshscope-east-west-gateway-ip"] = "10.128.0.300";
+            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-east-west-gateway-ip='10\.128\.0\.300' is not an IPv4 address/);
+            assert.deepEqual(sandbox.calls(), []);
+        });
+
+        it("fails before changing anything when the workload env has a line that is not NAME=value", async () => {
+            const { startupScript } = render("paymentservice");
+            gcp.attributes["meshscope-workload-env"] += "not an assignment\n";
+            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-workload-env is not an env file of NAME=value lines/);
+            assert.deepEqual(sandbox.calls(), []);
+        });
+
+        it("refuses a Kubernetes API whose certificate the cluster CA did not sign, writing no token", async () => {
+            const { startupScript } = render("paymentservice", pki.otherCaPem);
+            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: Kubernetes API POST https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/boutique\/serviceaccounts\/paymentservice\/token failed after 1 attempt\(s\): no answer \(connection or TLS verification with the cluster CA failed\)/);
+            assert.equal(sandbox.exists("var/run/secrets/tokens/istio-token"), false);
+        });
+
+        it("reports the API's answer when RBAC forbids the TokenRequest", async () => {
+            const { startupScript } = render("paymentservice");
+            gcp.grant = { namespace, serviceAccount: "someone-else" };
+            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: Kubernetes API POST .*\/serviceaccounts\/paymentservice\/token failed after 1 attempt\(s\): HTTP 403: .*forbidden/);
+        });
+
+        it("retries the Kubernetes API as many times as allowed before giving up", async () => {
+            const { startupScript } = render("paymentservice");
+            gcp.grant = { namespace, serviceAccount: "someone-else" };
+            gcp.requests.length = 0;
+            const result = await sandbox.run(startupScript, gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "3", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
+            assert.notEqual(result.code, 0);
+            assert.equal(gcp.requests.filter((request) => request.server === "kube").length, 3);
+            assert.match(sandbox.journal(), /failed after 3 attempt\(s\)/);
+        });
+    });
+});

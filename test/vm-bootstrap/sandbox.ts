@@ -1,0 +1,101 @@
+// A throwaway root and PATH shims in which the rendered startup script really runs under bash.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+
+const shimsDir = join(__dirname, "shims");
+const realCurl = ["/usr/bin/curl", "/bin/curl"].find(existsSync) ?? "curl";
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export class Sandbox {
+    readonly dir = mkdtempSync(join(tmpdir(), "meshscope-vm-"));
+    readonly root = join(this.dir, "root");
+    private readonly bin = join(this.dir, "bin");
+    private readonly state = join(this.dir, "state");
+    private readonly callLog = join(this.dir, "calls.log");
+
+    constructor(hosts = "127.0.0.1 localhost\n") {
+        for (const dir of [this.root, this.bin, this.state, join(this.root, "etc")]) mkdirSync(dir, { recursive: true });
+        writeFileSync(join(this.root, "etc/hosts"), hosts);
+        for (const shim of readdirSync(shimsDir)) {
+            copyFileSync(join(shimsDir, shim), join(this.bin, shim));
+            chmodSync(join(this.bin, shim), 0o755);
+        }
+    }
+
+    /** Runs the script as GCE does (a file run by bash), pointed at the fakes. */
+    run(script: string, metadataUrl: string, extraEnv: Record<string, string> = {}): Promise<RunResult> {
+        const file = join(this.dir, "startup-script");
+        writeFileSync(file, script);
+        const env = {
+            PATH: `${this.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+            HOME: this.dir,
+            MESHSCOPE_ROOT: this.root,
+            MESHSCOPE_METADATA_URL: metadataUrl,
+            MESHSCOPE_KUBE_ATTEMPTS: "1",
+            SHIM_LOG: this.callLog,
+            SHIM_STATE: this.state,
+            SHIM_REAL_CURL: realCurl,
+            ...extraEnv,
+        };
+        // Asynchronous on purpose: the fake servers live in this process's event loop.
+        return new Promise((resolve) => {
+            execFile("bash", [file], { env, timeout: 15_000 }, (error, stdout, stderr) => {
+                const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+                resolve({ code, stdout, stderr });
+            });
+        });
+    }
+
+    /** Recorded shim calls, one "command args..." string each. */
+    calls(): string[] {
+        return existsSync(this.callLog) ? readFileSync(this.callLog, "utf8").split("\n").filter((line) => line !== "") : [];
+    }
+
+    /** Lines the script sent to the journal through logger. */
+    journal(): string {
+        const file = join(this.state, "journal");
+        return existsSync(file) ? readFileSync(file, "utf8") : "";
+    }
+
+    file(path: string): string {
+        return readFileSync(join(this.root, path), "utf8");
+    }
+
+    exists(path: string): boolean {
+        return existsSync(join(this.root, path));
+    }
+
+    mode(path: string): string {
+        return (statSync(join(this.root, path)).mode & 0o777).toString(8);
+    }
+
+    /** sha256, mode and mtime of every file under the root, keyed by path. */
+    snapshot(): Record<string, string> {
+        const out: Record<string, string> = {};
+        const walk = (dir: string) => {
+            for (const entry of readdirSync(dir, { withFileTypes: true })) {
+                const path = join(dir, entry.name);
+                if (entry.isDirectory()) walk(path);
+                else {
+                    const stat = statSync(path);
+                    const hash = createHash("sha256").update(readFileSync(path)).digest("hex");
+                    out[relative(this.root, path)] = `${hash} ${(stat.mode & 0o777).toString(8)} ${stat.mtimeMs}`;
+                }
+            }
+        };
+        walk(this.root);
+        return out;
+    }
+
+    remove(): void {
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
