@@ -1,0 +1,90 @@
+import { strict as assert } from 'node:assert';
+import { ConfigError, helpText, parseConfig, SETTINGS, splitHostPort, type ReceiverConfig } from '../../receiver/src/config';
+
+const config = (argv: string[], env: NodeJS.ProcessEnv = {}): ReceiverConfig => {
+  const parsed = parseConfig(argv, env);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.config;
+};
+
+describe('receiver config', () => {
+  it('defaults to the ALS port 11800 and the admin port 8080 on all interfaces', () => {
+    const c = config([]);
+    assert.deepEqual([c.listen, c.admin, c.sink, c.serviceNameRule, c.instanceNameRule], ['0.0.0.0:11800', '0.0.0.0:8080', 'memory', undefined, undefined]);
+  });
+
+  it('reads every setting the stack relies on from its environment variable', () => {
+    const c = config([], {
+      RECEIVER_LISTEN: '127.0.0.1:9000', RECEIVER_ADMIN: '127.0.0.1:9001', RECEIVER_SINK: 'oap',
+      RECEIVER_OAP_ADDRESS: 'skywalking-oap.skywalking:11800', RECEIVER_SERVICE_NAME_RULE: '${NAME}',
+      RECEIVER_INSTANCE_NAME_RULE: '${NAME}.${NAMESPACE}',
+    });
+    assert.deepEqual([c.listen, c.admin, c.sink, c.oapAddress, c.serviceNameRule, c.instanceNameRule],
+      ['127.0.0.1:9000', '127.0.0.1:9001', 'oap', 'skywalking-oap.skywalking:11800', '${NAME}', '${NAME}.${NAMESPACE}']);
+  });
+
+  it('lets a flag win over its environment variable', () => {
+    assert.equal(config(['--listen', '127.0.0.1:1'], { RECEIVER_LISTEN: '127.0.0.1:2' }).listen, '127.0.0.1:1');
+    assert.equal(config(['--batch-size=7'], { RECEIVER_BATCH_SIZE: '9' }).batchSize, 7);
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    assert.equal(config([], { RECEIVER_SINK: '' }).sink, 'memory');
+  });
+
+  it('ignores RECEIVER_* variables it does not know (Kubernetes injects service links such as RECEIVER_PORT)', () => {
+    assert.equal(config([], { RECEIVER_PORT: 'tcp://10.0.0.1:11800', RECEIVER_SERVICE_HOST: '10.0.0.1' }).listen, '0.0.0.0:11800');
+  });
+
+  it('gives every setting a RECEIVER_ environment variable', () => {
+    for (const s of SETTINGS) assert.match(s.env, /^RECEIVER_[A-Z_]+$/, s.flag);
+  });
+
+  it('accepts IPv6 listen addresses in brackets', () => {
+    assert.equal(config(['--listen', '[::]:11800']).listen, '[::]:11800');
+    assert.deepEqual(splitHostPort('[::1]:8080'), { host: '::1', port: 8080 });
+  });
+
+  it('rejects an unknown flag, naming it and every allowed flag', () => {
+    assert.throws(() => config(['--lisen', 'x']), (e: Error) =>
+      e instanceof ConfigError && /--lisen/.test(e.message) && /--listen, --admin, --sink, --oap-address/.test(e.message));
+  });
+
+  it('rejects a bad address, naming the flag, the value and the allowed form', () => {
+    assert.throws(() => config(['--listen', 'localhost']), /--listen: invalid value "localhost"; allowed: host:port/);
+    assert.throws(() => config(['--admin', '0.0.0.0:70000']), /--admin: invalid value "0.0.0.0:70000"/);
+  });
+
+  it('rejects a bad value that came from the environment, naming the variable', () => {
+    assert.throws(() => config([], { RECEIVER_SINK: 'kafka' }), /RECEIVER_SINK: invalid value "kafka"; allowed: oap \| memory \| jsonl/);
+  });
+
+  it('rejects a number out of range or not a number, naming the range', () => {
+    assert.throws(() => config(['--queue-capacity', '0']), /--queue-capacity: invalid value "0"; allowed: a whole number from 1 to/);
+    assert.throws(() => config(['--batch-size', '12abc']), /--batch-size: invalid value "12abc"/);
+  });
+
+  it('rejects a log level outside the known ones', () => {
+    assert.throws(() => config(['--log-level', 'verbose']), /allowed: debug \| info \| warn \| error/);
+  });
+
+  it('requires the OAP address with the oap sink', () => {
+    assert.throws(() => config(['--sink', 'oap']), /--sink oap needs the OAP address: set --oap-address or RECEIVER_OAP_ADDRESS/);
+  });
+
+  it('rejects positional arguments', () => {
+    assert.throws(() => config(['oap']), ConfigError);
+  });
+
+  it('answers --help without validating anything else', () => {
+    assert.deepEqual(parseConfig(['--help'], { RECEIVER_SINK: 'nonsense' }), { help: true });
+  });
+
+  it('lists every flag and its environment variable in the help text', () => {
+    const text = helpText();
+    for (const s of SETTINGS) {
+      assert.ok(text.includes(`--${s.flag} `), s.flag);
+      assert.ok(text.includes(s.env), s.env);
+    }
+  });
+});
