@@ -1,0 +1,111 @@
+// The receiver assembled from its config: analyzer, sink, ALS gRPC server and admin HTTP, started and
+// stopped as one. main.ts adds only the process concerns (argv, signals, exit codes); tests start this
+// directly on loopback.
+import { AdminServer } from './admin';
+import { createAnalyzer, METADATA_PROBLEMS, type Analyzer } from './analyze';
+import { ConfigError, splitHostPort, type ReceiverConfig } from './config';
+import { silentLogger, type Logger } from './log';
+import { DROP_REASONS, ReceiverMetrics } from './metrics';
+import { AlsServer } from './server';
+import { JsonlSink } from './sinks/jsonl';
+import { MemorySink } from './sinks/memory';
+import { OapSink } from './sinks/oap';
+import type { Sink } from './sinks/sink';
+
+function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Logger): Sink {
+  switch (config.sink) {
+    case 'oap':
+      return new OapSink({
+        address: config.oapAddress!, stats: metrics, logger: logger.child({ component: 'oap-sink' }),
+        queueCapacity: config.queueCapacity, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs,
+      });
+    case 'memory':
+      return new MemorySink({ stats: metrics, windowSeconds: config.topologyWindowSeconds });
+    case 'jsonl':
+      return new JsonlSink({ stats: metrics, queueCapacity: config.queueCapacity });
+  }
+}
+
+/** Throws ConfigError for a malformed naming rule, so it is reported like any bad flag. */
+function buildAnalyzer(config: ReceiverConfig, metrics: ReceiverMetrics): Analyzer {
+  for (const reason of METADATA_PROBLEMS) metrics.metadataProblems.inc({ reason }, 0);
+  try {
+    return createAnalyzer({
+      serviceNameRule: config.serviceNameRule,
+      instanceNameRule: config.instanceNameRule,
+      observer: { metadataProblem: (reason) => metrics.metadataProblems.inc({ reason }) },
+    });
+  } catch (err) {
+    throw new ConfigError(`--service-name-rule / --instance-name-rule: ${(err as Error).message}`);
+  }
+}
+
+export interface Totals {
+  received: number;
+  produced: number;
+  forwarded: number;
+  dropped: Record<string, number>;
+}
+
+export class Receiver {
+  readonly metrics: ReceiverMetrics;
+  readonly sink: Sink;
+  private readonly server: AlsServer;
+  private readonly admin: AdminServer;
+  private stopping: Promise<void> | undefined;
+  grpcPort = 0;
+  adminPort = 0;
+
+  /** Builds everything (throws ConfigError for a bad naming rule); nothing listens until start(). */
+  constructor(readonly config: ReceiverConfig, private readonly logger: Logger = silentLogger) {
+    this.metrics = new ReceiverMetrics(config.sink);
+    const analyzer = buildAnalyzer(config, this.metrics);
+    const sink = (this.sink = buildSink(config, this.metrics, logger));
+    this.server = new AlsServer({
+      analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
+      limits: { maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams },
+    });
+    this.admin = new AdminServer({
+      metrics: this.metrics,
+      readiness: () => ({ grpcListening: this.server.isListening(), sinkReady: sink.isReady() }),
+      topology: sink instanceof MemorySink ? () => sink.topology() : undefined,
+      logger: logger.child({ component: 'admin' }),
+    });
+  }
+
+  /** Where a later demo page mounts its handler. */
+  get adminServer(): AdminServer {
+    return this.admin;
+  }
+
+  async start(): Promise<void> {
+    this.grpcPort = await this.server.listen(this.config.listen);
+    this.adminPort = await this.admin.listen(splitHostPort(this.config.admin));
+    this.logger.info('receiver started', {
+      listen: this.config.listen, grpcPort: this.grpcPort, admin: this.config.admin, adminPort: this.adminPort,
+      sink: this.config.sink, ...(this.config.oapAddress ? { oapAddress: this.config.oapAddress } : {}),
+    });
+  }
+
+  /** Stops accepting, ends the ALS streams, flushes the sink (up to the shutdown timeout), closes admin. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.server.shutdown(Math.min(2000, this.config.shutdownTimeoutMs));
+      await this.sink.close(this.config.shutdownTimeoutMs);
+      await this.admin.close();
+      this.logger.info('stopped', { ...(await this.totals()) });
+    })();
+    return this.stopping;
+  }
+
+  async totals(): Promise<Totals> {
+    const dropped: Record<string, number> = {};
+    for (const reason of DROP_REASONS) dropped[reason] = await this.metrics.value('receiver_mesh_metrics_dropped_total', { reason });
+    return {
+      received: await this.metrics.value('receiver_als_entries_received_total'),
+      produced: await this.metrics.value('receiver_mesh_metrics_produced_total'),
+      forwarded: await this.metrics.value('receiver_mesh_metrics_forwarded_total'),
+      dropped,
+    };
+  }
+}
