@@ -160,13 +160,15 @@ is_installed() {
   [[ "$(dpkg-query -W -f="\${db:Status-Status}" "$1" 2>/dev/null || true)" == installed ]]
 }
 
+# First boot races the image's own unattended-upgrades for the dpkg lock: wait for it, bounded.
+readonly APT_OPTIONS=(-q -o DPkg::Lock::Timeout=300)
 APT_UPDATED=0
 apt_install() {
   if ((APT_UPDATED == 0)); then
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTIONS[@]}" update
     APT_UPDATED=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTIONS[@]}" install -y --no-install-recommends "$@"
 }
 
 # podman runs the workload image; jq reads the Kubernetes API's JSON answers.

@@ -11,6 +11,8 @@ import { FakeGcp, googleAccessToken, makePki, mintedToken, TestPki } from "./fak
 import { namespace, vmInput } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
+// Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
+const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300";
 const istiodLine = /^(\S+)\s+istiod\.istio-system\.svc$/;
 
 describe("bootstrap.sh run in a throwaway root", function () {
@@ -71,7 +73,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
             });
 
             it("installs podman and jq with apt-get", () => {
-                assert.ok(firstCalls.includes("apt-get install -y -q --no-install-recommends podman jq"), firstCalls.join("\n"));
+                assert.ok(firstCalls.includes(`${aptGet} install -y --no-install-recommends podman jq`), firstCalls.join("\n"));
             });
 
             it("downloads the pinned istio-sidecar.deb from the Istio release bucket", () => {
@@ -81,7 +83,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
             it("installs the downloaded deb with apt-get so its dependencies come along", () => {
                 const deb = join(sandbox.root, "var/cache/meshscope/istio-sidecar-1.31.0.deb");
-                assert.ok(firstCalls.includes(`apt-get install -y -q --no-install-recommends ${deb}`), firstCalls.join("\n"));
+                assert.ok(firstCalls.includes(`${aptGet} install -y --no-install-recommends ${deb}`), firstCalls.join("\n"));
             });
 
             it("writes cluster.env exactly as rendered, mode 644", () => {
