@@ -1,0 +1,26 @@
+// Every policy of the pack, in one list each for resources and the stack: index.ts serves these lists and
+// the tests walk the same lists, so a policy added here is enforced and tested without further wiring.
+import { noWorldOpenFirewall } from './firewall-world';
+import { sshOnlyFromIap } from './firewall-ssh';
+import { gkeNetworkPolicy, gkeVpcNative } from './gke-networking';
+import { projectLabels } from './labels';
+import { noSecretsInMetadata } from './metadata-secrets';
+import { ResourceRule, StackRule } from './rule';
+import { dedicatedServiceAccounts } from './service-accounts';
+import { noSecretOutputs } from './stack-outputs';
+import { vmNoPublicIp } from './vm-public-ip';
+import { shieldedVms } from './vm-shielded';
+
+export const RESOURCE_RULES: readonly ResourceRule[] = [
+  vmNoPublicIp,
+  shieldedVms,
+  dedicatedServiceAccounts,
+  noSecretsInMetadata,
+  noWorldOpenFirewall,
+  sshOnlyFromIap,
+  gkeNetworkPolicy,
+  gkeVpcNative,
+  projectLabels,
+];
+
+export const STACK_RULES: readonly StackRule[] = [noSecretOutputs];

@@ -1,0 +1,50 @@
+// What a secret looks like, by name and by value; shared by the metadata and stack output policies.
+
+/** Words that name a credential, matched against the words of a key (split at `-`, `_`, `.`, and camelCase). */
+const SECRET_WORDS = ['token', 'tokens', 'key', 'keys', 'password', 'passwd', 'passphrase', 'secret', 'secrets', 'credential', 'credentials', 'apikey'];
+
+/** Values with a recognisable secret shape, each with the name used in messages. */
+const SECRET_SHAPES: { what: string; pattern: RegExp }[] = [
+  { what: 'a PEM private key', pattern: /-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----/ },
+  // header.payload.signature, each base64url; a JSON header always starts with `{"`, i.e. `eyJ`.
+  { what: 'a JWT', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/ },
+  { what: 'a service account key file', pattern: /"private_key"\s*:\s*"/ },
+  { what: 'a Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
+];
+
+export function wordsOf(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
+/** A name ending in one of these points at a secret kept elsewhere (`tokenSecretId`) rather than holding it. */
+const REFERENCE_WORDS = ['id', 'ids', 'name', 'names', 'uri', 'url', 'path', 'ref', 'version'];
+
+/** The secret word in a key's name, if any (`istio-token` → `token`, `dbPassword` → `password`). */
+export function secretWordIn(name: string): string | undefined {
+  const words = wordsOf(name);
+  if (REFERENCE_WORDS.includes(words[words.length - 1])) return undefined;
+  return words.find((w) => SECRET_WORDS.includes(w));
+}
+
+/** What secret the value looks like, if any; walks lists and objects. */
+export function secretShapeOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return SECRET_SHAPES.find((s) => s.pattern.test(value))?.what;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const found = secretShapeOf(v);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    return secretShapeOf(Object.values(value));
+  }
+  return undefined;
+}
+
+/** Empty means nothing is stored under the name (e.g. a flag cleared on purpose). */
+export function isEmptyValue(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
