@@ -124,3 +124,36 @@ export function tcpMetric(over: Partial<TcpMeshMetric> = {}): TcpMeshMetric {
     ...over,
   };
 }
+
+// ---- a whole receiver on loopback ----
+
+import { parseConfig, type ReceiverConfig } from '../../receiver/src/config';
+import { Receiver } from '../../receiver/src/receiver';
+import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../../receiver/src/envoy-protos';
+
+/** A config as main would build it from these flags, on loopback with ephemeral ports. */
+export function loopbackConfig(...flags: string[]): ReceiverConfig {
+  const parsed = parseConfig(['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--flush-interval-ms', '20',
+    '--shutdown-timeout-ms', '2000', ...flags], {});
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.config;
+}
+
+export async function startReceiver(...flags: string[]): Promise<Receiver> {
+  const receiver = new Receiver(loopbackConfig(...flags));
+  await receiver.start();
+  return receiver;
+}
+
+/** One sidecar's ALS stream: the node on the first message, then one message per batch of entries. */
+export async function report(
+  client: grpc.Client, node: Node, batches: ({ http: HttpAccessLogEntry[] } | { tcp: TcpAccessLogEntry[] })[],
+): Promise<void> {
+  const s = new AlsStream(client);
+  batches.forEach((b, i) => {
+    const identifier = i === 0 ? { node, log_name: 'envoy_access_log_service' } : undefined;
+    s.send('http' in b ? { identifier, http_logs: { log_entry: b.http } } : { identifier, tcp_logs: { log_entry: b.tcp } });
+  });
+  const { error } = await s.end();
+  if (error) throw new Error(`ALS stream of ${node.id} failed: ${error.message}`);
+}
