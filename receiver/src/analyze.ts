@@ -18,7 +18,7 @@ import { DEFAULT_INSTANCE_NAME_RULE, DEFAULT_SERVICE_NAME_RULE } from './service
 
 /** Everything analysis counts as a metadata problem (a closed set: use it for metric labels). */
 export const METADATA_PROBLEMS = [
-  /** The stream's node has no metadata and an id that names no pod: this side is unnamed. */
+  /** The stream's node has no metadata and an id that names no pod: this side is UNKNOWN. */
   'no_node_identity',
   /** The stream's node has no metadata; this side is named from the node id and cluster. */
   'node_metadata_missing',
@@ -121,12 +121,15 @@ class StreamAnalyzer implements NodeAnalyzer {
     private readonly observer: AnalysisObserver,
   ) {
     this.gateway = node?.id?.startsWith('router~') ?? false;
-    let metadata = treeFromStruct(node?.metadata);
-    if (Object.keys(metadata).length === 0) {
-      metadata = metadataFromNodeId(node);
-      observer.metadataProblem(Object.keys(metadata).length === 0 ? 'no_node_identity' : 'node_metadata_missing');
+    const metadata = treeFromStruct(node?.metadata);
+    if (Object.keys(metadata).length > 0) {
+      this.self = namer.describe(metadata);
+    } else {
+      const fromId = metadataFromNodeId(node);
+      const named = Object.keys(fromId).length > 0;
+      observer.metadataProblem(named ? 'node_metadata_missing' : 'no_node_identity');
+      this.self = named ? namer.describe(fromId) : UNKNOWN_WORKLOAD;
     }
-    this.self = namer.describe(metadata);
   }
 
   http(entry: HttpAccessLogEntry): MeshMetric[] {
