@@ -192,6 +192,18 @@ if [[ $sidecar_version != "installed $ISTIO_VERSION" ]]; then
   mv -f "$deb.part" "$deb"
   # apt-get, not dpkg -i: the package depends on iptables and iproute2.
   apt_install "$deb"
+  SIDECAR_CHANGED=1
+fi
+
+# istio.service stays enabled, so systemd starts it at boot before this script has minted the token
+# (which lives on tmpfs): its iptables capture would then take the VM's traffic, this script's calls
+# included, with no configured proxy behind it. Hold it back until the token exists; we start it below.
+cat >"$WORK/istio-dropin" <<'EOF'
+[Unit]
+ConditionPathExists=/var/run/secrets/tokens/istio-token
+EOF
+put_file "$WORK/istio-dropin" /etc/systemd/system/istio.service.d/10-meshscope.conf 644
+if ((SIDECAR_CHANGED || WROTE)); then
   systemctl daemon-reload
   SIDECAR_CHANGED=1
 fi

@@ -51,6 +51,8 @@ describe("bootstrap.sh run in a throwaway root", function () {
             let afterFirst: Record<string, string>;
             let afterSecond: Record<string, string>;
             let kubeRequests: FakeGcp["requests"];
+            let afterReboot: RunResult;
+            let rebootCalls: string[];
 
             before(async () => {
                 // A stale istiod line from an earlier gateway address must be replaced, not kept.
@@ -64,6 +66,11 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 second = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
                 secondCalls = sandbox.calls().slice(firstCalls.length);
                 afterSecond = sandbox.snapshot();
+                // The token's condition keeps istio.service down at boot; the workload unit starts.
+                sandbox.reboot([unit]);
+                const before = sandbox.calls().length;
+                afterReboot = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                rebootCalls = sandbox.calls().slice(before);
             });
 
             after(() => sandbox.remove());
@@ -133,6 +140,18 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 assert.ok(sandbox.exists("etc/istio/proxy"));
             });
 
+            it("holds istio.service back at boot until the token it needs exists", () => {
+                assert.equal(sandbox.file("etc/systemd/system/istio.service.d/10-meshscope.conf"),
+                    "[Unit]\nConditionPathExists=/var/run/secrets/tokens/istio-token\n");
+            });
+
+            it("reloads systemd after installing the sidecar and its drop-in", () => {
+                const install = firstCalls.findIndex((call) => call.includes("istio-sidecar-1.31.0.deb"));
+                const reload = firstCalls.indexOf("systemctl daemon-reload");
+                assert.ok(install >= 0 && reload > install, firstCalls.join("\n"));
+                assert.ok(reload < firstCalls.indexOf("systemctl enable --now istio.service"), firstCalls.join("\n"));
+            });
+
             it("enables and starts istio.service after its files are in place", () => {
                 const enable = firstCalls.indexOf("systemctl enable --now istio.service");
                 assert.ok(enable >= 0, firstCalls.join("\n"));
@@ -182,6 +201,17 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
             it("keeps exactly one istiod hosts line after the second run", () => {
                 assert.equal(sandbox.file("etc/hosts").split("\n").filter((line) => istiodLine.test(line)).length, 1);
+            });
+
+            it("after a reboot emptied /run, mints the token again and restarts istio.service", () => {
+                assert.equal(afterReboot.code, 0, afterReboot.stderr);
+                assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), mintedToken({ namespace, serviceAccount: name }));
+                assert.ok(rebootCalls.includes("systemctl restart istio.service"), rebootCalls.join("\n"));
+            });
+
+            it("after a reboot installs nothing and leaves the running workload alone", () => {
+                const changing = rebootCalls.filter((call) => /^(apt-get|curl-download)/.test(call) || call.includes(unit) && !/is-(enabled|active)/.test(call));
+                assert.deepEqual(changing, []);
             });
         });
     }

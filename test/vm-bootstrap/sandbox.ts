@@ -54,6 +54,17 @@ export class Sandbox {
         });
     }
 
+    /**
+     * A reboot as far as the script can tell: /run (tmpfs) is empty and systemd has started the enabled
+     * units whose conditions hold, given as `startedAtBoot`.
+     */
+    reboot(startedAtBoot: string[]): void {
+        rmSync(join(this.root, "var/run"), { recursive: true, force: true });
+        rmSync(join(this.state, "active"), { recursive: true, force: true });
+        mkdirSync(join(this.state, "active"));
+        for (const unit of startedAtBoot) writeFileSync(join(this.state, "active", unit), "");
+    }
+
     /** Recorded shim calls, one "command args..." string each. */
     calls(): string[] {
         return existsSync(this.callLog) ? readFileSync(this.callLog, "utf8").split("\n").filter((line) => line !== "") : [];
