@@ -6,6 +6,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { PolicyRule, vmBootstrapRbacRules } from "../../vm-bootstrap/cluster-access";
 
 export interface TestPki {
     /** CA that signed the fake API server's certificate (the "cluster CA"). */
@@ -51,7 +52,7 @@ export interface RecordedRequest {
     body: string;
 }
 
-/** What the fake cluster lets the VM do: mint a token for one service account, read one ConfigMap. */
+/** Whose Role the fake cluster applies: vmBootstrapRbacRules(serviceAccount) in namespace. */
 export interface ClusterGrant {
     namespace: string;
     serviceAccount: string;
@@ -143,10 +144,22 @@ export class FakeGcp {
         send(response, 404, "not found", "text/plain");
     }
 
+    /** RBAC as the API server applies it: the Role infra/ binds to the VM, for the granted account. */
+    private allowed(request: RecordedRequest): boolean {
+        const match = /^\/api\/v1\/namespaces\/([^/]+)\/([^/]+)\/([^/?]+)(?:\/([^/?]+))?$/.exec(request.path);
+        if (match === null || match[1] !== this.grant.namespace) return false;
+        const [, , resource, name, subresource] = match;
+        const verb = ({ POST: "create", GET: "get" } as Record<string, string>)[request.method];
+        const full = subresource === undefined ? resource : `${resource}/${subresource}`;
+        return vmBootstrapRbacRules(this.grant.serviceAccount).some((rule: PolicyRule) =>
+            rule.apiGroups.includes("") && rule.resources.includes(full) && rule.resourceNames.includes(name) && rule.verbs.includes(verb));
+    }
+
     private serveKube(request: RecordedRequest, response: http.ServerResponse): void {
         if (request.headers.authorization !== `Bearer ${googleAccessToken}`) return kubeStatus(response, 401, "Unauthorized");
+        if (!this.allowed(request)) return kubeStatus(response, 403, `forbidden: ${request.method} ${request.path}`);
         const { namespace, serviceAccount } = this.grant;
-        if (request.method === "POST" && request.path === `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`) {
+        if (request.method === "POST" && request.path.endsWith("/token")) {
             let tokenRequest: { apiVersion?: string; kind?: string; spec?: { audiences?: string[]; expirationSeconds?: number } };
             try {
                 tokenRequest = JSON.parse(request.body);
@@ -166,14 +179,11 @@ export class FakeGcp {
                 status: { token: mintedToken(this.grant), expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() },
             });
         }
-        if (request.method === "GET" && request.path === `/api/v1/namespaces/${namespace}/configmaps/istio-ca-root-cert`) {
-            return send(response, 200, {
-                kind: "ConfigMap",
-                apiVersion: "v1",
-                metadata: { name: "istio-ca-root-cert", namespace },
-                data: { "root-cert.pem": this.meshRootPem },
-            });
-        }
-        kubeStatus(response, 403, `forbidden: ${request.method} ${request.path}`);
+        send(response, 200, {
+            kind: "ConfigMap",
+            apiVersion: "v1",
+            metadata: { name: "istio-ca-root-cert", namespace },
+            data: { "root-cert.pem": this.meshRootPem },
+        });
     }
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { boutiqueVmEnv } from "../../vm-bootstrap/boutique";
+import { vmBootstrapRbacRules } from "../../vm-bootstrap/cluster-access";
 import { literalEnvFile, shellEnvFile } from "../../vm-bootstrap/env-file";
 import { metadataPrefix } from "../../vm-bootstrap/metadata-keys";
 import { renderVmBootstrap, VmBootstrapInput } from "../../vm-bootstrap/render";
@@ -218,5 +219,14 @@ describe("env files", () => {
 
     it("writes podman env lines without quoting, since podman would keep the quotes", () => {
         assert.equal(literalEnvFile({ A: "x y", B: "'q'" }), "A=x y\nB='q'\n");
+    });
+});
+
+describe("vmBootstrapRbacRules", () => {
+    it("allows creating the token of the one service account and getting the one root cert ConfigMap, nothing else", () => {
+        assert.deepEqual(vmBootstrapRbacRules("paymentservice"), [
+            { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: ["paymentservice"], verbs: ["create"] },
+            { apiGroups: [""], resources: ["configmaps"], resourceNames: ["istio-ca-root-cert"], verbs: ["get"] },
+        ]);
     });
 });

@@ -1,0 +1,31 @@
+// What a VM's Google service account needs on the cluster for bootstrap.sh, and nothing more. infra/
+// binds these rules in a Role in the workload's namespace to the subject below (GKE accepts a Google
+// service account as an RBAC User named by its email).
+
+export interface PolicyRule {
+    apiGroups: string[];
+    resources: string[];
+    resourceNames: string[];
+    verbs: string[];
+}
+
+export const rootCertConfigMap = "istio-ca-root-cert";
+
+/** The two calls bootstrap.sh makes: mint the istio-token of one service account, read the mesh root. */
+export function vmBootstrapRbacRules(serviceAccount: string): PolicyRule[] {
+    return [
+        { apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [serviceAccount], verbs: ["create"] },
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: [rootCertConfigMap], verbs: ["get"] },
+    ];
+}
+
+export function vmBootstrapRbacSubject(googleServiceAccountEmail: string): { kind: "User"; name: string; apiGroup: string } {
+    return { kind: "User", name: googleServiceAccountEmail, apiGroup: "rbac.authorization.k8s.io" };
+}
+
+/**
+ * GKE authenticates a Google identity only if its access token carries the userinfo.email scope, and
+ * only if the account holds container.clusters.get in the project (e.g. roles/container.clusterViewer);
+ * authorisation then comes from the Role above.
+ */
+export const vmAccessScopes = ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"];
