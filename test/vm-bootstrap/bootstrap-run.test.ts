@@ -1,6 +1,7 @@
 // bootstrap.sh really run with bash, per VM workload, in a throwaway root against loopback fakes of the
 // GCE metadata server and the Kubernetes API, with package/unit/ownership commands shimmed.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +23,8 @@ describe("bootstrap.sh run in a throwaway root", function () {
     let gcp: FakeGcp;
 
     before(async () => {
+        // The VM installs jq itself; here the apt-get shim only pretends, so the real one must exist.
+        if (spawnSync("jq", ["--version"]).error) throw new Error("jq is not installed: apt-get install -y jq (the boot script reads the Kubernetes API's JSON with it)");
         pkiDir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
         pki = makePki(pkiDir);
         gcp = await FakeGcp.start(pki);
