@@ -8,7 +8,7 @@ import type { HttpMeshMetric, MeshMetric, TcpMeshMetric } from '../../../receive
 import { RESPONSE_FLAGS } from '../../../receiver/src/analyze-entry';
 import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/peer-metadata-encode';
 import {
-  PeerEncoding, WorkloadSpec, bytesValueAny, flatNodeOf, gateway, gatewayEntry, httpCall, nodeOf, peerStructOf, pod,
+  PeerEncoding, WorkloadSpec, alsMessage, bytesValueAny, flatNodeOf, gateway, gatewayEntry, httpCall, nodeOf, peerStructOf, pod,
   tcpCall, vm,
 } from '../../fixtures/mesh-fixtures';
 
@@ -109,10 +109,7 @@ describe('analysis', () => {
 
     it('analyses entries decoded from Envoy\'s protos exactly as the objects they were encoded from', () => {
       const method = alsServiceDefinition().StreamAccessLogs;
-      const message: StreamAccessLogsMessage = {
-        identifier: { node: nodeOf(frontend), log_name: 'mesh' },
-        http_logs: { log_entry: [httpCall(frontend, cart, { peerEncoding: 'both' }).client] },
-      };
+      const message = alsMessage({ http: [httpCall(frontend, cart, { peerEncoding: 'both' }).client] }, nodeOf(frontend));
       const decoded = method.requestDeserialize(method.requestSerialize(message)) as StreamAccessLogsMessage;
       const a = analyzer();
       assert.deepEqual(
