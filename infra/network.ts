@@ -6,6 +6,8 @@ import { FirewallRuleSpec, FirewallSource } from './firewall-rules';
 import { networkTags, stackPrefix } from './naming';
 
 export const PODS_RANGE_NAME = 'pods';
+/** Starts the description of a declared public entry point's rule: how the policy pack tells it apart. */
+export const PUBLIC_ENTRY_POINT_MARK = 'public entry point: ';
 export const SERVICES_RANGE_NAME = 'services';
 
 export interface NetworkArgs {
@@ -87,7 +89,7 @@ export class Network extends pulumi.ComponentResource {
       const sourceTags = resolveTags(rule.sources);
       return new gcp.compute.Firewall(`${name}-fw-${rule.name}`, {
         name: `${prefix}-${rule.name}`,
-        description: rule.why,
+        description: rule.publicEntryPoint ? `${PUBLIC_ENTRY_POINT_MARK}${rule.why}` : rule.why,
         network: this.network.id,
         direction: 'INGRESS',
         sourceRanges: ranges.length ? ranges : undefined,
