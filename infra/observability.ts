@@ -1,0 +1,223 @@
+// Apache SkyWalking (OAP, UI, BanyanDB storage) from its official chart, and our ALS receiver: image built
+// from receiver/Dockerfile and pushed to Artifact Registry, run as a Deployment that scales on CPU, with a
+// headless Service for pod sidecars and an internal load balancer on a reserved IP for VM sidecars.
+import * as path from 'node:path';
+import * as dockerBuild from '@pulumi/docker-build';
+import * as gcp from '@pulumi/gcp';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { AlsTarget, OapStorage } from './config';
+import { GKE_INTERNAL_LB_ANNOTATION } from './istio-operator';
+import { stackPrefix } from './naming';
+import { RECEIVER_ADMIN_PORT, RECEIVER_ALS_PORT } from './ports';
+
+export const OBSERVABILITY_NAMESPACE = 'skywalking';
+export const SKYWALKING_CHART = 'oci://registry-1.docker.io/apache/skywalking-helm';
+export const SKYWALKING_RELEASE = 'skywalking';
+/** OAP's gRPC port (also its ALS and service-mesh receiver port). */
+export const OAP_GRPC_PORT = 11800;
+export const RECEIVER_NAME = 'meshscope-receiver';
+const REPO_ROOT = path.resolve(__dirname, '..');
+
+export interface ObservabilityArgs {
+  stack: string;
+  project: string;
+  region: string;
+  subnet: pulumi.Input<string>;
+  skywalkingVersion: string;
+  skywalkingChartVersion: string;
+  oapReplicas: number;
+  oapStorage: OapStorage;
+  alsTarget: AlsTarget;
+  receiverReplicas: number;
+  receiverMaxReplicas: number;
+  labels: Record<string, string>;
+}
+
+/** OAP analyses ALS itself only when sidecars send to it (als.target = oap); else our receiver does. */
+export function oapEnv(alsTarget: AlsTarget): Record<string, string> {
+  return alsTarget === 'oap'
+    ? { SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: 'mx-mesh', SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: 'mx-mesh' }
+    : {};
+}
+
+export class Observability extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  /** host:port of OAP's gRPC Service, which the receiver forwards to. */
+  readonly oapAddress: pulumi.Output<string>;
+  readonly receiverImage: pulumi.Output<string>;
+  /** host:port that sidecars in pods stream ALS to, per als.target. */
+  readonly alsAddressForPods: pulumi.Output<string>;
+  /** IP:port that VM sidecars stream ALS to: an internal load balancer, per als.target. */
+  readonly alsAddressForVms: pulumi.Output<string>;
+  readonly receiverInClusterAddress: pulumi.Output<string>;
+  readonly receiverInternalAddress: pulumi.Output<string>;
+  readonly uiPortForwardCommand: pulumi.Output<string>;
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('meshscope:infra:Observability', name, {}, opts);
+    const child = { parent: this };
+    const prefix = stackPrefix(args.stack);
+
+    // No injection label: neither OAP nor the receiver may carry a sidecar that would log to itself.
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: OBSERVABILITY_NAMESPACE } }, child);
+    this.namespace = ns.metadata.name;
+
+    const skywalking = new k8s.helm.v3.Release(`${name}-skywalking`, {
+      name: SKYWALKING_RELEASE,
+      chart: SKYWALKING_CHART,
+      version: args.skywalkingChartVersion,
+      namespace: this.namespace,
+      values: {
+        oap: {
+          image: { tag: args.skywalkingVersion },
+          replicas: args.oapReplicas,
+          storageType: args.oapStorage,
+          // The chart runs OAP in its Kubernetes cluster mode, so replicas > 1 form one OAP cluster.
+          antiAffinity: args.oapReplicas > 1 ? 'hard' : 'soft',
+          env: oapEnv(args.alsTarget),
+        },
+        ui: { image: { tag: args.skywalkingVersion } },
+        elasticsearch: { enabled: args.oapStorage === 'elasticsearch' },
+        postgresql: { enabled: args.oapStorage === 'postgresql' },
+        banyandb: { enabled: args.oapStorage === 'banyandb', standalone: { enabled: true } },
+      },
+      atomic: true,
+      timeout: 900,
+    }, child);
+
+    const oapSelector = { app: 'skywalking', release: SKYWALKING_RELEASE, component: 'oap' };
+    const oapService = k8s.core.v1.Service.get(`${name}-oap`,
+      pulumi.interpolate`${this.namespace}/${skywalking.status.name}-oap`, { ...child, dependsOn: [skywalking] });
+    this.oapAddress = pulumi.interpolate`${oapService.metadata.name}.${oapService.metadata.namespace}.svc.cluster.local:${OAP_GRPC_PORT}`;
+
+    // The receiver image, built from this repository and pushed to the stack's registry.
+    const registry = new gcp.artifactregistry.Repository(`${name}-registry`, {
+      repositoryId: `${prefix}-images`,
+      location: args.region,
+      format: 'DOCKER',
+      description: 'meshscope images (the ALS receiver)',
+      labels: args.labels,
+    }, child);
+    const token = gcp.organizations.getClientConfigOutput(child).accessToken;
+    const image = new dockerBuild.Image(`${name}-receiver-image`, {
+      context: { location: REPO_ROOT },
+      dockerfile: { location: path.join(REPO_ROOT, 'receiver', 'Dockerfile') },
+      platforms: ['linux/amd64'],
+      push: true,
+      tags: [pulumi.interpolate`${registry.registryUri}/receiver:latest`],
+      registries: [{
+        address: `${args.region}-docker.pkg.dev`,
+        username: 'oauth2accesstoken',
+        password: pulumi.secret(token),
+      }],
+    }, child);
+    // The digest-pinned reference: a new build rolls the Deployment, an unchanged one does not.
+    this.receiverImage = image.ref;
+
+    const receiverLabels = { app: RECEIVER_NAME };
+    const receiver = new k8s.apps.v1.Deployment(`${name}-receiver`, {
+      metadata: { name: RECEIVER_NAME, namespace: this.namespace, labels: receiverLabels },
+      spec: {
+        replicas: args.receiverReplicas,
+        selector: { matchLabels: receiverLabels },
+        template: {
+          metadata: { labels: receiverLabels },
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+            // Spread replicas so one node's loss leaves the others streaming.
+            topologySpreadConstraints: [{
+              maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway',
+              labelSelector: { matchLabels: receiverLabels },
+            }],
+            terminationGracePeriodSeconds: 30,
+            containers: [{
+              name: 'receiver',
+              image: this.receiverImage,
+              env: [
+                { name: 'RECEIVER_LISTEN', value: `0.0.0.0:${RECEIVER_ALS_PORT}` },
+                { name: 'RECEIVER_ADMIN', value: `0.0.0.0:${RECEIVER_ADMIN_PORT}` },
+                { name: 'RECEIVER_SINK', value: 'oap' },
+                { name: 'RECEIVER_OAP_ADDRESS', value: this.oapAddress },
+              ],
+              ports: [
+                { name: 'grpc-als', containerPort: RECEIVER_ALS_PORT },
+                { name: 'http-admin', containerPort: RECEIVER_ADMIN_PORT },
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 10, failureThreshold: 3 },
+              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+              },
+            }],
+          },
+        },
+      },
+    }, { ...child, dependsOn: [skywalking] });
+
+    // Headless: each sidecar's Envoy resolves every replica (STRICT_DNS) and spreads its ALS streams.
+    const receiverService = new k8s.core.v1.Service(`${name}-receiver-svc`, {
+      metadata: { name: RECEIVER_NAME, namespace: this.namespace, labels: receiverLabels },
+      spec: {
+        clusterIP: 'None',
+        selector: receiverLabels,
+        ports: [
+          { name: 'grpc-als', port: RECEIVER_ALS_PORT, targetPort: RECEIVER_ALS_PORT },
+          { name: 'http-admin', port: RECEIVER_ADMIN_PORT, targetPort: RECEIVER_ADMIN_PORT },
+        ],
+      },
+    }, child);
+    this.receiverInClusterAddress =
+      pulumi.interpolate`${receiverService.metadata.name}.${receiverService.metadata.namespace}.svc.cluster.local:${RECEIVER_ALS_PORT}`;
+
+    // VM sidecars cannot resolve cluster DNS for Envoy's own connections: they get reserved internal IPs.
+    const internalLb = (svcName: string, selector: Record<string, string>, port: number) => {
+      const address = new gcp.compute.Address(`${name}-${svcName}-ip`, {
+        name: `${prefix}-${svcName}`,
+        addressType: 'INTERNAL',
+        region: args.region,
+        subnetwork: args.subnet,
+        labels: args.labels,
+      }, child);
+      new k8s.core.v1.Service(`${name}-${svcName}-ilb`, {
+        metadata: { name: `${svcName}-ilb`, namespace: this.namespace, annotations: GKE_INTERNAL_LB_ANNOTATION },
+        spec: {
+          type: 'LoadBalancer',
+          loadBalancerIP: address.address,
+          externalTrafficPolicy: 'Local',
+          selector,
+          ports: [{ name: 'grpc-als', port, targetPort: port }],
+        },
+      }, child);
+      return pulumi.interpolate`${address.address}:${port}`;
+    };
+    this.receiverInternalAddress = internalLb('receiver', receiverLabels, RECEIVER_ALS_PORT);
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-receiver-hpa`, {
+      metadata: { name: RECEIVER_NAME, namespace: this.namespace },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: receiver.metadata.name },
+        minReplicas: args.receiverReplicas,
+        maxReplicas: args.receiverMaxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+      },
+    }, child);
+
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-receiver-pdb`, {
+      metadata: { name: RECEIVER_NAME, namespace: this.namespace },
+      spec: { maxUnavailable: 1, selector: { matchLabels: receiverLabels } },
+    }, child);
+
+    if (args.alsTarget === 'oap') {
+      this.alsAddressForPods = this.oapAddress;
+      this.alsAddressForVms = internalLb('oap', oapSelector, OAP_GRPC_PORT);
+    } else {
+      this.alsAddressForPods = this.receiverInClusterAddress;
+      this.alsAddressForVms = this.receiverInternalAddress;
+    }
+
+    this.uiPortForwardCommand = pulumi.interpolate`kubectl -n ${this.namespace} port-forward svc/${skywalking.status.name}-ui 8080:80  # then open http://localhost:8080`;
+    this.registerOutputs({ oapAddress: this.oapAddress, receiverImage: this.receiverImage });
+  }
+}
