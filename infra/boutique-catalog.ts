@@ -74,15 +74,20 @@ export function boutiqueService(name: string): BoutiqueService {
   return svc;
 }
 
-/** The full env of a service: PORT, its callees' addresses (by their usual in-mesh names), its fixed env. */
-export function boutiqueEnv(svc: BoutiqueService): Record<string, string> {
+/**
+ * The full env of a service: PORT, its callees' addresses, its fixed env. In a pod callees are named as
+ * usual (`cartservice:7070`); on a VM, give `namespace`: there is no pod search path, so callees are named
+ * by FQDN, which the sidecar's DNS capture answers.
+ */
+export function boutiqueEnv(svc: BoutiqueService, namespace?: string): Record<string, string> {
   const env: Record<string, string> = {};
   if (svc.name !== 'redis-cart' && svc.name !== 'loadgenerator') env.PORT = String(svc.containerPort);
   for (const calleeName of svc.calls) {
     const callee = boutiqueService(calleeName);
     const key = callee.name === 'frontend' ? FRONTEND_ADDRESS_ENV : callee.addressEnv;
     if (!key || callee.servicePort === undefined) throw new Error(`${svc.name} calls ${callee.name}, which has no address`);
-    env[key] = `${callee.name}:${callee.servicePort}`;
+    const host = namespace ? `${callee.name}.${namespace}.svc.cluster.local` : callee.name;
+    env[key] = `${host}:${callee.servicePort}`;
   }
   return { ...env, ...svc.env };
 }
