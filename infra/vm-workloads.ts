@@ -1,0 +1,154 @@
+// The services that run on GCE VMs, one table row each: per VM a Google service account with only what
+// the VM needs, a reserved internal IP, a shielded Debian 12 instance with no public IP whose boot script
+// (vm-bootstrap/) joins the mesh and runs the service, and in Kubernetes the Service, WorkloadGroup and
+// WorkloadEntry that register it.
+//
+// The istio-token: the VM mints its own at boot (DESIGN.md section 4, way (b)). Its Google service account
+// is bound, as a Kubernetes RBAC user, to a Role that allows only `create` on its one Kubernetes service
+// account's token and `get` on the mesh root-cert ConfigMap. The boot script posts a TokenRequest
+// (audience istio-ca, 1 h) with the VM's metadata-server access token, verifying the cluster CA. Nothing
+// secret is stored in metadata, Secret Manager or the stack, and a VM recreated months later still joins:
+// its token is minted at its boot, and the agent renews with its certificate afterwards.
+import * as gcp from '@pulumi/gcp';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { vmAccessScopes, vmBootstrapRbacRules, vmBootstrapRbacSubject } from '../vm-bootstrap/cluster-access';
+import { renderVmBootstrap } from '../vm-bootstrap/render';
+import { boutiqueEnv, boutiqueService } from './boutique-catalog';
+import { VmWorkloadConfig } from './config';
+import { stackPrefix } from './naming';
+
+/** What a VM's own account may do in the project: write its logs and metrics, authenticate to GKE. */
+export const VM_ROLES = ['roles/logging.logWriter', 'roles/monitoring.metricWriter', 'roles/container.clusterViewer'];
+export const VM_IMAGE = 'debian-cloud/debian-12';
+
+export interface VmWorkloadsArgs {
+  stack: string;
+  project: string;
+  region: string;
+  zone: string;
+  subnet: pulumi.Input<string>;
+  vmTag: string;
+  workloads: VmWorkloadConfig[];
+  namespace: pulumi.Input<string>;
+  versions: { istio: string; onlineBoutique: string };
+  cluster: { endpoint: pulumi.Input<string>; caCertificateBase64: pulumi.Input<string>; name: pulumi.Input<string> };
+  mesh: { meshId: string; network: string; eastwestGatewayIp: pulumi.Input<string>; istiodHost: string; ready: pulumi.Input<pulumi.Resource>[] };
+  /** IP:port the VM sidecars stream ALS to. */
+  alsAddress: pulumi.Input<string>;
+  labels: Record<string, string>;
+}
+
+export interface VmWorkloadOutputs {
+  name: string;
+  instanceName: pulumi.Output<string>;
+  internalIp: pulumi.Output<string>;
+  serviceAccountEmail: pulumi.Output<string>;
+}
+
+export class VmWorkloads extends pulumi.ComponentResource {
+  readonly vms: VmWorkloadOutputs[];
+
+  constructor(name: string, args: VmWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('meshscope:infra:VmWorkloads', name, {}, opts);
+    const child = { parent: this };
+    const prefix = stackPrefix(args.stack);
+    this.vms = args.workloads.map((w) => this.workload(`${name}-${w.name}`, w, args, prefix, child));
+    this.registerOutputs({ vms: this.vms.map((v) => ({ name: v.name, internalIp: v.internalIp })) });
+  }
+
+  private workload(id: string, w: VmWorkloadConfig, args: VmWorkloadsArgs, prefix: string, child: pulumi.CustomResourceOptions): VmWorkloadOutputs {
+    const labels = { app: w.name, version: args.versions.onlineBoutique };
+
+    const account = new gcp.serviceaccount.Account(`${id}-sa`, {
+      // GCP account IDs are 6-30 characters.
+      accountId: `${prefix}-${w.name}`.slice(0, 30).replace(/-+$/, ''),
+      displayName: `meshscope ${args.stack} VM ${w.name}`,
+    }, child);
+    const member = pulumi.interpolate`serviceAccount:${account.email}`;
+    VM_ROLES.forEach((role) => new gcp.projects.IAMMember(`${id}-${role.split('/')[1]}`, { project: args.project, role, member }, child));
+
+    // In Kubernetes: its mesh identity, and the one thing its Google identity may do with it.
+    const ksa = new k8s.core.v1.ServiceAccount(`${id}-ksa`, { metadata: { name: w.name, namespace: args.namespace, labels } }, child);
+    const role = new k8s.rbac.v1.Role(`${id}-token-role`, {
+      metadata: { name: `${w.name}-vm-bootstrap`, namespace: args.namespace },
+      rules: vmBootstrapRbacRules(w.name),
+    }, child);
+    const binding = new k8s.rbac.v1.RoleBinding(`${id}-token-binding`, {
+      metadata: { name: `${w.name}-vm-bootstrap`, namespace: args.namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+      // GKE maps a Google service account's access token to an RBAC user named by its email.
+      subjects: [account.email.apply(vmBootstrapRbacSubject)],
+    }, child);
+
+    const portName = w.protocol;
+    new k8s.core.v1.Service(`${id}-svc`, {
+      metadata: { name: w.name, namespace: args.namespace, labels: { app: w.name } },
+      spec: { selector: { app: w.name }, ports: [{ name: portName, appProtocol: w.protocol, port: w.port, targetPort: w.port }] },
+    }, child);
+
+    const group = new k8s.apiextensions.CustomResource(`${id}-group`, {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadGroup',
+      metadata: { name: w.name, namespace: args.namespace },
+      spec: {
+        metadata: { labels },
+        template: { serviceAccount: w.name, network: args.mesh.network, ports: { [portName]: w.port } },
+        probe: { tcpSocket: { port: w.port }, periodSeconds: 10 },
+      },
+    }, { ...child, dependsOn: args.mesh.ready });
+
+    // A reserved IP: the WorkloadEntry stays right when the instance is recreated.
+    const address = new gcp.compute.Address(`${id}-ip`, {
+      name: `${prefix}-${w.name}`,
+      addressType: 'INTERNAL',
+      region: args.region,
+      subnetwork: args.subnet,
+      labels: args.labels,
+    }, child);
+
+    const svc = boutiqueService(w.name);
+    const boot = pulumi
+      .all([args.namespace, args.cluster.endpoint, args.cluster.caCertificateBase64, args.cluster.name, args.mesh.eastwestGatewayIp, args.alsAddress])
+      .apply(([namespace, endpoint, ca, clusterName, eastwestIp, alsAddress]) => renderVmBootstrap({
+        workload: {
+          name: w.name, port: w.port, protocol: w.protocol, namespace, serviceAccount: w.name, labels,
+          env: boutiqueEnv(svc, namespace),
+        },
+        versions: args.versions,
+        cluster: {
+          endpoint, caCertPem: Buffer.from(ca, 'base64').toString('utf8'), clusterId: clusterName,
+          meshId: args.mesh.meshId, network: args.mesh.network,
+        },
+        eastWestGatewayIp: eastwestIp,
+        receiverAlsAddress: alsAddress,
+        istiodHost: args.mesh.istiodHost,
+      }));
+
+    const instance = new gcp.compute.Instance(id, {
+      name: `${prefix}-${w.name}`,
+      zone: args.zone,
+      machineType: w.machineType,
+      bootDisk: { initializeParams: { image: VM_IMAGE, size: 20 } },
+      // No accessConfigs: no public IP. It leaves through Cloud NAT.
+      networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],
+      tags: [args.vmTag],
+      // IAM limits what the account may do; userinfo.email lets GKE accept its token (vm-bootstrap/cluster-access.ts).
+      serviceAccount: { email: account.email, scopes: vmAccessScopes },
+      shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+      metadata: boot.apply((b) => ({ ...b.metadata, 'enable-oslogin': 'TRUE', 'block-project-ssh-keys': 'TRUE' })),
+      metadataStartupScript: boot.apply((b) => b.startupScript),
+      labels: { ...args.labels, workload: w.name },
+      allowStoppingForUpdate: true,
+    }, { ...child, dependsOn: [binding, ksa, group] });
+
+    new k8s.apiextensions.CustomResource(`${id}-entry`, {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadEntry',
+      metadata: { name: w.name, namespace: args.namespace },
+      spec: { address: address.address, labels, serviceAccount: w.name, network: args.mesh.network, ports: { [portName]: w.port } },
+    }, { ...child, dependsOn: [group, instance] });
+
+    return { name: w.name, instanceName: instance.name, internalIp: address.address, serviceAccountEmail: account.email };
+  }
+}
