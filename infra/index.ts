@@ -1,12 +1,17 @@
 // meshscope: the architecture, top to bottom. Every address, range and credential flows from one
 // component's outputs into the next; nothing is copied by hand.
 import * as gcp from '@pulumi/gcp';
+import * as pulumi from '@pulumi/pulumi';
+import { Boutique } from './boutique';
 import { BOUTIQUE_SERVICES } from './boutique-catalog';
 import { Cluster } from './cluster';
 import { readStackConfig } from './config';
 import { firewallRules } from './firewall-rules';
 import { projectLabels } from './naming';
+import { INJECTION_LABELS, Mesh } from './mesh';
 import { Network } from './network';
+import { Observability } from './observability';
+import { VmWorkloads } from './vm-workloads';
 import { EASTWEST_PORTS, RECEIVER_ALS_PORT } from './ports';
 
 const config = readStackConfig();
@@ -46,6 +51,52 @@ const cluster = new Cluster('cluster', {
   labels,
 }, { providers: [gcpProvider] });
 
+const inCluster = { providers: [gcpProvider, cluster.provider] };
+
+const observability = new Observability('observability', {
+  stack: config.stack,
+  project: config.gcp.project,
+  region: config.gcp.region,
+  subnet: network.subnet.id,
+  skywalkingVersion: config.versions.skywalking,
+  skywalkingChartVersion: config.versions.skywalkingChart,
+  ...config.observability,
+  labels,
+}, inCluster);
+
+const mesh = new Mesh('mesh', {
+  stack: config.stack,
+  istioVersion: config.versions.istio,
+  region: config.gcp.region,
+  subnet: network.subnet.id,
+  clusterName: cluster.name,
+  alsAddress: observability.alsAddressForPods,
+  labels,
+}, inCluster);
+
+const boutique = new Boutique('boutique', {
+  version: config.versions.onlineBoutique,
+  vmWorkloads: [...vmNames],
+  injectionLabels: INJECTION_LABELS,
+  meshReady: mesh.ready,
+}, inCluster);
+
+const vmWorkloads = new VmWorkloads('vm', {
+  stack: config.stack,
+  project: config.gcp.project,
+  region: config.gcp.region,
+  zone: config.gcp.zone,
+  subnet: network.subnet.id,
+  vmTag: network.tags.vm,
+  workloads: config.vmWorkloads,
+  namespace: boutique.namespace,
+  versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique },
+  cluster: { endpoint: cluster.endpoint, caCertificateBase64: cluster.caCertificate, name: cluster.name },
+  mesh: { meshId: mesh.meshId, network: mesh.network, eastwestGatewayIp: mesh.eastwestGatewayIp, istiodHost: mesh.istiodHost, ready: mesh.ready },
+  alsAddress: observability.alsAddressForVms,
+  labels,
+}, inCluster);
+
 export const networkName = network.network.name;
 export const subnetName = network.subnet.name;
 export const clusterName = cluster.name;
@@ -54,3 +105,15 @@ export const kubeconfig = cluster.kubeconfig;
 export const getCredentialsCommand = cluster.name.apply(
   (n) => `gcloud container clusters get-credentials ${n} --zone ${config.gcp.zone} --project ${config.gcp.project}`,
 );
+export const boutiqueNamespace = boutique.namespace;
+export const frontendAddress = boutique.frontendExternal.status.loadBalancer.ingress[0].ip;
+export const skywalkingUi = observability.uiPortForwardCommand;
+export const oapAddress = observability.oapAddress;
+export const receiverImage = observability.receiverImage;
+export const receiverInClusterAddress = observability.receiverInClusterAddress;
+export const receiverInternalAddress = observability.receiverInternalAddress;
+export const alsAddressForPods = observability.alsAddressForPods;
+export const alsAddressForVms = observability.alsAddressForVms;
+export const eastwestGatewayIp = mesh.eastwestGatewayIp;
+export const istioOperatorYaml = mesh.istioOperatorYaml;
+export const vms = pulumi.output(vmWorkloads.vms.map((v) => ({ name: v.name, instance: v.instanceName, internalIp: v.internalIp })));

@@ -23,6 +23,8 @@ export interface RecordedResource {
   state: Record<string, any>;
   id: string;
   custom: boolean;
+  /** An existing object the program reads (`Resource.get`), not one it manages. */
+  read?: boolean;
   parent?: string;
   /** Provider reference `urn::id`, when one was set explicitly or inherited from a parent. */
   provider?: string;
@@ -53,6 +55,9 @@ export function fakeIp(name: string, prefix = '10.99'): string {
   return `${prefix}.${parseInt(h.slice(0, 2), 16)}.${(parseInt(h.slice(2, 4), 16) % 253) + 1}`;
 }
 
+/** A real (throwaway, self-signed) certificate as the mocked cluster CA, because consumers parse it. */
+export const MOCK_CLUSTER_CA_PEM = fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'mock-cluster-ca.pem'), 'utf8');
+
 type OutputMock = (name: string, inputs: Record<string, any>) => Record<string, any>;
 
 /** Outputs the cloud would compute, for the types whose outputs the program reads. Extend as needed. */
@@ -62,7 +67,7 @@ export const MOCK_OUTPUTS: Record<string, OutputMock> = {
     privateClusterConfig: i.privateClusterConfig
       ? { ...i.privateClusterConfig, privateEndpoint: fakeIp(`${name}-private`, '172.16') }
       : undefined,
-    masterAuth: { ...(i.masterAuth ?? {}), clusterCaCertificate: Buffer.from(`CA of ${name}`).toString('base64') },
+    masterAuth: { ...(i.masterAuth ?? {}), clusterCaCertificate: Buffer.from(MOCK_CLUSTER_CA_PEM).toString('base64') },
   }),
   'gcp:serviceaccount/account:Account': (_name, i) => ({
     email: `${i.accountId}@${i.project ?? 'mock-project'}.iam.gserviceaccount.com`,
@@ -78,11 +83,26 @@ export const MOCK_OUTPUTS: Record<string, OutputMock> = {
     registryUri: `${i.location ?? 'mock-region'}-docker.pkg.dev/${i.project ?? 'mock-project'}/${i.repositoryId ?? name}`,
   }),
   'docker-build:index:Image': (name) => ({ digest: `sha256:${fakeOf('digest', name)}`, ref: `mock.registry/${name}@sha256:${fakeOf('digest', name)}` }),
+  'kubernetes:helm.sh/v3:Release': (_name, i) => ({
+    status: { name: i.name, namespace: i.namespace, chart: i.chart, version: i.version, status: 'deployed' },
+  }),
   'kubernetes:core/v1:Service': (name, i) => ({
     spec: { ...(i.spec ?? {}), clusterIP: fakeIp(name, '10.24') },
     status: i.spec?.type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: fakeIp(name, '10.10') }] } } : {},
   }),
 };
+
+/** Results of provider functions (invokes) the program calls. */
+export const MOCK_CALLS: Record<string, (inputs: Record<string, any>) => Record<string, any>> = {
+  'gcp:organizations/getClientConfig:getClientConfig': () => ({ accessToken: 'mock-access-token', project: 'mock-project' }),
+};
+
+/** A Kubernetes object read with `.get(name, "namespace/name")` has that metadata. */
+function readMetadata(type: string, id: string | undefined): Record<string, any> {
+  if (!id || !type.startsWith('kubernetes:')) return {};
+  const [namespace, name] = id.includes('/') ? id.split('/') : [undefined, id];
+  return { metadata: { name, namespace } };
+}
 
 /** The raw config of `Pulumi.<stack>.yaml`, in the form Pulumi hands to the program. */
 export function stackFileConfig(stack: string): Record<string, string> {
@@ -125,8 +145,10 @@ async function settle(isIdle: () => boolean): Promise<void> {
   }
 }
 
+/** An Output's value; rejects when anything it was computed from failed (e.g. an apply threw). */
 async function resolveOutput(v: unknown): Promise<unknown> {
-  if (pulumi.Output.isInstance(v)) return new Promise((res) => (v as pulumi.Output<unknown>).apply((x) => { res(x); return x; }));
+  // `promise()` is the SDK's own (internal) accessor; unlike `apply`, it rejects on failure.
+  if (pulumi.Output.isInstance(v)) return (v as unknown as { promise(): Promise<unknown> }).promise();
   return v;
 }
 
@@ -146,10 +168,10 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const extra = MOCK_OUTPUTS[args.type]?.(args.name, args.inputs) ?? {};
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
+        return { id: args.id || `${args.name}-id`, state: { ...readMetadata(args.type, args.id), ...args.inputs, ...extra } };
       },
       call(args: pulumi.runtime.MockCallArgs) {
-        return args.inputs;
+        return MOCK_CALLS[args.token]?.(args.inputs) ?? args.inputs;
       },
     },
     'meshscope',
@@ -184,12 +206,40 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     });
   };
 
-  freshProgramModules();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require(PROGRAM) as Record<string, unknown>;
+  const read = monitor.readResource.bind(monitor);
+  monitor.readResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    pending.count++;
+    read(req, (err: unknown, resp: any) => {
+      pending.count--;
+      if (!err && resp) {
+        const urn: string = resp.getUrn();
+        recorded.set(urn, {
+          urn, type: req.getType(), name: req.getName(), id: req.getId(), custom: true, read: true,
+          inputs: pulumi.runtime.deserializeProperties(req.getProperties()),
+          state: resp.getProperties() ? pulumi.runtime.deserializeProperties(resp.getProperties()) : {},
+          parent: req.getParent() || undefined, provider: req.getProvider() || undefined, dependsOn: req.getDependenciesList(),
+        });
+      }
+      callback(err, resp);
+    });
+  };
+
+  // A resource whose inputs fail (an apply threw, a value was refused) surfaces only as an unhandled
+  // rejection, and whatever depends on it never resolves: the first such error fails the run.
+  let failRun: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => { failRun = reject; });
+  const onRejection = (e: unknown) => failRun(e);
+  process.on('unhandledRejection', onRejection);
   const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
-  await settle(() => pending.count === 0);
+  try {
+    freshProgramModules();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(PROGRAM) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(program)) outputs[k] = await Promise.race([resolveOutput(v), failed]);
+    await Promise.race([settle(() => pending.count === 0), failed]);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
 
   const resources = [...recorded.values()];
   const byUrn = (urn: string) => {
