@@ -3,6 +3,9 @@ import type { MeshMetric } from '../mesh-metric';
 /**
  * Where analysed metrics go. `offer` never blocks the gRPC stream loop and never throws for a full
  * queue: it accepts what fits and counts the rest as dropped (by reason) in the receiver's metrics.
+ * Each sink reports through the SinkStats it is built with (metrics.ts): forwarded once delivered,
+ * dropped by reason, queue depth, failed delivery attempts; so offered = forwarded + dropped + queued.
+ * The server offers once per ALS message (all its entries' metrics together), never per entry.
  */
 export interface Sink {
   readonly name: 'oap' | 'memory' | 'jsonl';
