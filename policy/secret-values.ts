@@ -21,7 +21,7 @@ export function wordsOf(name: string): string[] {
 }
 
 /** A name ending in one of these points at a secret kept elsewhere (`tokenSecretId`) rather than holding it. */
-const REFERENCE_WORDS = ['id', 'ids', 'name', 'names', 'uri', 'url', 'path', 'ref', 'version'];
+const REFERENCE_WORDS = ['id', 'ids', 'name', 'names', 'uri', 'url', 'path', 'ref', 'version', 'command'];
 
 /** The secret word in a key's name, if any (`istio-token` → `token`, `dbPassword` → `password`). */
 export function secretWordIn(name: string): string | undefined {
