@@ -17,8 +17,10 @@ export interface RecordedResource {
   urn: string;
   type: string;
   name: string;
-  /** Inputs as the provider would get them (secrets unwrapped, resource references as URNs/ids). */
+  /** Inputs as the provider would get them, with secrets unwrapped (see `secretInputs`). */
   inputs: Record<string, any>;
+  /** Dotted paths of the inputs that were Pulumi secrets, e.g. `registries`. */
+  secretInputs: string[];
   /** Outputs the mock gave back (inputs plus MOCK_OUTPUTS). */
   state: Record<string, any>;
   id: string;
@@ -102,6 +104,29 @@ function readMetadata(type: string, id: string | undefined): Record<string, any>
   if (!id || !type.startsWith('kubernetes:')) return {};
   const [namespace, name] = id.includes('/') ? id.split('/') : [undefined, id];
   return { metadata: { name, namespace } };
+}
+
+/** Pulumi's marker for a serialized secret: `{ [SECRET_SIG]: SECRET_VALUE, value }`. */
+const SECRET_SIG = '4dabf18193072939515e22adb298388d';
+const SECRET_VALUE = '1b47061264138c4ac30d75fd1eb44270';
+
+/** Replaces each serialized secret by its value, collecting where the secrets were. */
+function unwrapSecrets(v: any, at: string, found: string[]): any {
+  if (Array.isArray(v)) return v.map((x, i) => unwrapSecrets(x, `${at}[${i}]`, found));
+  if (v && typeof v === 'object') {
+    if (v[SECRET_SIG] === SECRET_VALUE) {
+      found.push(at);
+      return unwrapSecrets(v.value, at, found);
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x, at ? `${at}.${k}` : k, found)]));
+  }
+  return v;
+}
+
+function deserializeInputs(struct: unknown): { inputs: Record<string, any>; secretInputs: string[] } {
+  const secretInputs: string[] = [];
+  const inputs = unwrapSecrets(pulumi.runtime.deserializeProperties(struct as any), '', secretInputs);
+  return { inputs, secretInputs };
 }
 
 /** The raw config of `Pulumi.<stack>.yaml`, in the form Pulumi hands to the program. */
@@ -193,7 +218,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           urn,
           type: req.getType(),
           name: req.getName(),
-          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          ...deserializeInputs(req.getObject()),
           state: stateStruct ? pulumi.runtime.deserializeProperties(stateStruct) : {},
           id: resp.getId(),
           custom: req.getCustom(),
@@ -215,7 +240,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
         const urn: string = resp.getUrn();
         recorded.set(urn, {
           urn, type: req.getType(), name: req.getName(), id: req.getId(), custom: true, read: true,
-          inputs: pulumi.runtime.deserializeProperties(req.getProperties()),
+          ...deserializeInputs(req.getProperties()),
           state: resp.getProperties() ? pulumi.runtime.deserializeProperties(resp.getProperties()) : {},
           parent: req.getParent() || undefined, provider: req.getProvider() || undefined, dependsOn: req.getDependenciesList(),
         });

@@ -1,0 +1,120 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from './harness';
+
+const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';
+const SERVICE = 'kubernetes:core/v1:Service';
+
+function receiverDeployment(run: ProgramRun): RecordedResource {
+  return run.ofType(DEPLOYMENT).find((d) => d.inputs.metadata.name === 'meshscope-receiver')!;
+}
+function env(d: RecordedResource): Record<string, string> {
+  return Object.fromEntries(d.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+}
+
+describe('observability', () => {
+  let dev: ProgramRun;
+  let prod: ProgramRun;
+  before(async () => {
+    dev = await runProgram({ stack: 'dev' });
+    prod = await runProgram({ stack: 'prod' });
+  });
+
+  it('installs SkyWalking from its official chart at the configured versions, with BanyanDB storage', () => {
+    const sw = dev.ofType('kubernetes:helm.sh/v3:Release').find((r) => r.inputs.name === 'skywalking')!;
+    assert.equal(sw.inputs.chart, 'oci://registry-1.docker.io/apache/skywalking-helm');
+    assert.equal(sw.inputs.version, '4.9.0');
+    assert.equal(sw.inputs.values.oap.image.tag, '10.4.0');
+    assert.equal(sw.inputs.values.ui.image.tag, '10.4.0');
+    assert.equal(sw.inputs.values.oap.storageType, 'banyandb');
+    assert.equal(sw.inputs.values.banyandb.enabled, true);
+    assert.equal(sw.inputs.values.elasticsearch.enabled, false);
+  });
+
+  it('runs OAP with the configured replicas: one on dev, a three-node cluster on prod', () => {
+    const replicas = (run: ProgramRun) => run.ofType('kubernetes:helm.sh/v3:Release').find((r) => r.inputs.name === 'skywalking')!.inputs.values.oap.replicas;
+    assert.equal(replicas(dev), 1);
+    assert.equal(replicas(prod), 3);
+  });
+
+  it('builds the receiver image from receiver/Dockerfile and pushes it to the stack Artifact Registry repository', () => {
+    const repo = dev.one('gcp:artifactregistry/repository:Repository');
+    assert.equal(repo.inputs.format, 'DOCKER');
+    assert.equal(repo.inputs.location, 'europe-west1');
+    const image = dev.one('docker-build:index:Image');
+    assert.equal(image.inputs.push, true);
+    assert.equal(image.inputs.context.location, REPO_ROOT);
+    assert.equal(image.inputs.dockerfile.location, path.join(REPO_ROOT, 'receiver', 'Dockerfile'));
+    assert.ok(image.inputs.tags[0].startsWith(`${repo.state.registryUri}/receiver`), image.inputs.tags[0]);
+    assert.equal(image.inputs.registries[0].address, 'europe-west1-docker.pkg.dev');
+    assert.equal(image.inputs.registries[0].password, 'mock-access-token');
+    assert.ok(image.secretInputs.includes('registries'), 'the registry token is a secret');
+  });
+
+  it('runs the receiver Deployment from the pushed image digest reference, forwarding to the OAP Service output', () => {
+    const d = receiverDeployment(dev);
+    const image = dev.one('docker-build:index:Image');
+    assert.equal(d.inputs.spec.template.spec.containers[0].image, image.state.ref);
+    const oapService = dev.resources.find((r) => r.read && r.type === SERVICE)!;
+    assert.equal(oapService.id, 'skywalking/skywalking-oap');
+    const e = env(d);
+    assert.equal(e.RECEIVER_SINK, 'oap');
+    assert.equal(e.RECEIVER_OAP_ADDRESS, `${oapService.state.metadata.name}.${oapService.state.metadata.namespace}.svc.cluster.local:11800`);
+    assert.equal(e.RECEIVER_LISTEN, '0.0.0.0:11800');
+  });
+
+  it('probes the receiver on its admin port and runs it non-root, read-only, with resources', () => {
+    const c = receiverDeployment(dev).inputs.spec.template.spec.containers[0];
+    assert.deepEqual([c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ['/readyz', 8080]);
+    assert.deepEqual([c.livenessProbe.httpGet.path, c.livenessProbe.httpGet.port], ['/healthz', 8080]);
+    assert.equal(receiverDeployment(dev).inputs.spec.template.spec.securityContext.runAsNonRoot, true);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+    assert.ok(c.resources.requests.cpu && c.resources.limits.memory);
+  });
+
+  it('gives pod sidecars a headless Service, so each Envoy spreads its streams over every replica', () => {
+    const svc = dev.ofType(SERVICE).find((s) => s.name === 'observability-receiver-svc')!;
+    assert.equal(svc.inputs.spec.clusterIP, 'None');
+    assert.deepEqual(svc.inputs.spec.selector, receiverDeployment(dev).inputs.spec.selector.matchLabels);
+  });
+
+  it('gives VM sidecars an internal load balancer on a reserved IP in the subnet', () => {
+    const address = dev.one('gcp:compute/address:Address', 'receiver-ip');
+    const ilb = dev.ofType(SERVICE).find((s) => s.name === 'observability-receiver-ilb')!;
+    assert.equal(ilb.inputs.spec.type, 'LoadBalancer');
+    assert.deepEqual(ilb.inputs.metadata.annotations, { 'networking.gke.io/load-balancer-type': 'Internal' });
+    assert.equal(ilb.inputs.spec.loadBalancerIP, address.state.address);
+    assert.equal(address.inputs.subnetwork, dev.one('gcp:compute/subnetwork:Subnetwork').id);
+    assert.equal(dev.outputs.receiverInternalAddress, `${address.state.address}:11800`);
+    assert.equal(dev.outputs.alsAddressForVms, dev.outputs.receiverInternalAddress);
+  });
+
+  it('scales the receiver on CPU between the configured bounds and keeps one up during disruptions', () => {
+    for (const [run, min, max] of [[dev, 1, 3], [prod, 2, 6]] as const) {
+      const hpa = run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler');
+      assert.deepEqual([hpa.inputs.spec.minReplicas, hpa.inputs.spec.maxReplicas], [min, max]);
+      assert.equal(hpa.inputs.spec.metrics[0].resource.name, 'cpu');
+      assert.equal(hpa.inputs.spec.scaleTargetRef.name, 'meshscope-receiver');
+      assert.equal(receiverDeployment(run).inputs.spec.replicas, min);
+    }
+    assert.equal(dev.one('kubernetes:policy/v1:PodDisruptionBudget').inputs.spec.maxUnavailable, 1);
+  });
+
+  it('gives VMs an internal OAP address instead when als.target is oap', async () => {
+    const run = await runProgram({ stack: 'dev', config: { 'meshscope:observability': { alsTarget: 'oap' } } });
+    const address = run.one('gcp:compute/address:Address', 'oap-ip');
+    assert.equal(run.outputs.alsAddressForVms, `${address.state.address}:11800`);
+    const ilb = run.ofType(SERVICE).find((s) => s.name === 'observability-oap-ilb')!;
+    assert.deepEqual(ilb.inputs.spec.selector, { app: 'skywalking', release: 'skywalking', component: 'oap' });
+  });
+
+  it('keeps OAP and the receiver out of the mesh (no injection on their namespace)', () => {
+    const ns = dev.ofType('kubernetes:core/v1:Namespace').find((n) => n.inputs.metadata.name === 'skywalking')!;
+    assert.equal(ns.inputs.metadata.labels?.['istio-injection'], undefined);
+  });
+
+  it('tells the user how to reach the SkyWalking UI', () => {
+    assert.equal(dev.outputs.skywalkingUi, 'kubectl -n skywalking port-forward svc/skywalking-ui 8080:80  # then open http://localhost:8080');
+  });
+});

@@ -1,0 +1,132 @@
+import { strict as assert } from 'node:assert';
+import { parse } from 'yaml';
+import { VM_IMAGE, VM_ROLES } from '../../infra/vm-workloads';
+import { metadataKeys } from '../../vm-bootstrap/metadata-keys';
+import { MOCK_CLUSTER_CA_PEM, ProgramRun, RecordedResource, runProgram } from './harness';
+
+const INSTANCE = 'gcp:compute/instance:Instance';
+const THREE_VMS = { 'meshscope:vmWorkloads': [
+  { name: 'checkoutservice', port: 5050, protocol: 'grpc', machineType: 'e2-small' },
+  { name: 'paymentservice', port: 50051, protocol: 'grpc', machineType: 'e2-small' },
+  { name: 'shippingservice', port: 50051, protocol: 'grpc', machineType: 'e2-medium' },
+] };
+
+function instance(run: ProgramRun, workload: string): RecordedResource {
+  return run.one(INSTANCE, `vm-${workload}`);
+}
+function cr(run: ProgramRun, kind: string, name: string): RecordedResource {
+  return run.one(`kubernetes:networking.istio.io/v1:${kind}`, `vm-${name}-${kind === 'WorkloadGroup' ? 'group' : 'entry'}`);
+}
+
+describe('VM workloads', () => {
+  let dev: ProgramRun;
+  before(async () => {
+    dev = await runProgram({ stack: 'dev' });
+  });
+
+  it('declares one VM, Service, WorkloadGroup and WorkloadEntry per table row', () => {
+    assert.deepEqual(dev.ofType(INSTANCE).map((i) => i.inputs.name).sort(), ['meshscope-dev-checkoutservice', 'meshscope-dev-paymentservice']);
+    for (const w of ['checkoutservice', 'paymentservice']) {
+      assert.ok(cr(dev, 'WorkloadGroup', w));
+      assert.ok(cr(dev, 'WorkloadEntry', w));
+      assert.ok(dev.one('kubernetes:core/v1:Service', `vm-${w}-svc`));
+    }
+  });
+
+  it('runs shielded Debian 12 VMs with no public IP, tagged for the firewall table', () => {
+    for (const i of dev.ofType(INSTANCE)) {
+      assert.equal(i.inputs.bootDisk.initializeParams.image, VM_IMAGE);
+      assert.equal(VM_IMAGE, 'debian-cloud/debian-12');
+      assert.deepEqual(i.inputs.networkInterfaces.map((n: Record<string, unknown>) => n.accessConfigs ?? []), [[]]);
+      assert.deepEqual(i.inputs.shieldedInstanceConfig, { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true });
+      assert.deepEqual(i.inputs.tags, ['meshscope-dev-vm']);
+      assert.equal(i.inputs.networkInterfaces[0].subnetwork, dev.one('gcp:compute/subnetwork:Subnetwork').id);
+    }
+  });
+
+  it('runs each VM as its own service account holding only the VM roles', () => {
+    const checkout = instance(dev, 'checkoutservice');
+    const sa = dev.one('gcp:serviceaccount/account:Account', 'vm-checkoutservice-sa');
+    assert.equal(checkout.inputs.serviceAccount.email, sa.state.email);
+    assert.notEqual(sa.state.email, instance(dev, 'paymentservice').inputs.serviceAccount.email);
+    const grants = dev.ofType('gcp:projects/iAMMember:IAMMember').filter((m) => m.inputs.member === `serviceAccount:${sa.state.email}`);
+    assert.deepEqual(grants.map((g) => g.inputs.role).sort(), [...VM_ROLES].sort());
+  });
+
+  it('lets each VM Google identity mint only its own istio-token and read only the root cert', () => {
+    const sa = dev.one('gcp:serviceaccount/account:Account', 'vm-checkoutservice-sa');
+    const role = dev.one('kubernetes:rbac.authorization.k8s.io/v1:Role', 'vm-checkoutservice-token-role');
+    assert.deepEqual(role.inputs.rules, [
+      { apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: ['checkoutservice'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['istio-ca-root-cert'], verbs: ['get'] },
+    ]);
+    const binding = dev.one('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding', 'vm-checkoutservice-token-binding');
+    assert.deepEqual(binding.inputs.subjects, [{ kind: 'User', name: sa.state.email, apiGroup: 'rbac.authorization.k8s.io' }]);
+    assert.equal(binding.inputs.roleRef.name, role.inputs.metadata.name);
+    assert.equal(role.inputs.metadata.namespace, 'boutique');
+  });
+
+  it('puts no secret in instance metadata: the VM mints its token at boot', () => {
+    for (const i of dev.ofType(INSTANCE)) {
+      for (const [key, value] of Object.entries(i.inputs.metadata as Record<string, string>)) {
+        assert.ok(!/token|secret|password|private/i.test(key), key);
+        assert.ok(!/BEGIN [A-Z ]*PRIVATE KEY/.test(value), `${key} holds a private key`);
+        assert.ok(!/eyJ[\w-]+\.[\w-]+\.[\w-]+/.test(value), `${key} holds a JWT`);
+      }
+    }
+  });
+
+  it('feeds the boot script from the outputs of the cluster, the mesh and the receiver', () => {
+    const md = instance(dev, 'checkoutservice').inputs.metadata as Record<string, string>;
+    const cluster = dev.one('gcp:container/cluster:Cluster');
+    assert.equal(md[metadataKeys.clusterEndpoint], cluster.state.endpoint);
+    assert.equal(md[metadataKeys.clusterCaCert], MOCK_CLUSTER_CA_PEM);
+    assert.equal(md[metadataKeys.eastWestGatewayIp], dev.outputs.eastwestGatewayIp);
+    assert.equal(md[metadataKeys.istioVersion], '1.31.0');
+    assert.equal(md[metadataKeys.workloadImage], 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/checkoutservice:v0.10.6');
+    const mesh = parse(md[metadataKeys.meshConfig]);
+    assert.equal(mesh.defaultConfig.envoyAccessLogService.address, dev.outputs.receiverInternalAddress);
+    assert.match(md[metadataKeys.clusterEnv], /meshscope-dev-network/);
+    assert.ok(instance(dev, 'checkoutservice').inputs.metadataStartupScript.startsWith('#!/usr/bin/env bash'));
+  });
+
+  it('gives checkoutservice on its VM the FQDN of every service it calls', () => {
+    const env = instance(dev, 'checkoutservice').inputs.metadata[metadataKeys.workloadEnv] as string;
+    for (const line of ['PRODUCT_CATALOG_SERVICE_ADDR=productcatalogservice.boutique.svc.cluster.local:3550',
+      'PAYMENT_SERVICE_ADDR=paymentservice.boutique.svc.cluster.local:50051', 'EMAIL_SERVICE_ADDR=emailservice.boutique.svc.cluster.local:5000',
+      'CART_SERVICE_ADDR=cartservice.boutique.svc.cluster.local:7070', 'PORT=5050']) {
+      assert.ok(env.split('\n').includes(line), `${line} in\n${env}`);
+    }
+  });
+
+  it('registers each VM at its reserved IP, with the WorkloadGroup labels its Service selects', () => {
+    const address = dev.one('gcp:compute/address:Address', 'vm-paymentservice-ip');
+    const entry = cr(dev, 'WorkloadEntry', 'paymentservice');
+    assert.equal(entry.inputs.spec.address, address.state.address);
+    assert.equal(instance(dev, 'paymentservice').inputs.networkInterfaces[0].networkIp, address.state.address);
+    assert.equal(entry.inputs.spec.serviceAccount, 'paymentservice');
+    assert.deepEqual(entry.inputs.spec.ports, { grpc: 50051 });
+    const svc = dev.one('kubernetes:core/v1:Service', 'vm-paymentservice-svc');
+    for (const [k, v] of Object.entries(svc.inputs.spec.selector as Record<string, string>)) assert.equal(entry.inputs.spec.labels[k], v);
+    assert.deepEqual(cr(dev, 'WorkloadGroup', 'paymentservice').inputs.spec.metadata.labels, entry.inputs.spec.labels);
+    const vms = dev.outputs.vms as { name: string; internalIp: string }[];
+    assert.deepEqual(vms.find((v) => v.name === 'paymentservice')?.internalIp, address.state.address);
+  });
+
+  it('adds a third VM workload from config alone', async () => {
+    const run = await runProgram({ stack: 'dev', config: THREE_VMS });
+    const shipping = instance(run, 'shippingservice');
+    assert.equal(shipping.inputs.machineType, 'e2-medium');
+    assert.ok(cr(run, 'WorkloadEntry', 'shippingservice'));
+    assert.ok(!run.ofType('kubernetes:apps/v1:Deployment').some((d) => d.inputs.metadata.name === 'shippingservice'));
+    assert.equal(shipping.inputs.metadata[metadataKeys.workload], 'shippingservice');
+    assert.match(shipping.inputs.metadata[metadataKeys.workloadEnv], /^PORT=50051$/m);
+  });
+
+  it('sends VM ALS to OAP internal address when als.target is oap', async () => {
+    const run = await runProgram({ stack: 'dev', config: { 'meshscope:observability': { alsTarget: 'oap' } } });
+    const mesh = parse(instance(run, 'checkoutservice').inputs.metadata[metadataKeys.meshConfig]);
+    assert.equal(mesh.defaultConfig.envoyAccessLogService.address, run.outputs.alsAddressForVms);
+    assert.notEqual(run.outputs.alsAddressForVms, run.outputs.receiverInternalAddress);
+  });
+});
