@@ -57,7 +57,8 @@ export function statusOf(code: number, side: Side): boolean {
 
 /**
  * gRPC when Envoy logged a gRPC content type or a grpc-status (only if the mesh is configured to log those
- * headers), or, as SkyWalking decides, when the request's scheme is set and is not http/https.
+ * headers), or, as SkyWalking decides, when the request's scheme is set and is not http/https, or when the
+ * request has the shape every gRPC call has on the wire.
  */
 export function protocolOf(entry: HttpAccessLogEntry): HttpProtocol {
   const req = entry.request;
@@ -68,8 +69,14 @@ export function protocolOf(entry: HttpAccessLogEntry): HttpProtocol {
     return 'gRPC';
   }
   if (req.scheme && !req.scheme.startsWith('http')) return 'gRPC';
+  // Istio's default ALS logs no headers, so also read the gRPC wire convention from what it does log:
+  // an HTTP/2 POST to `/package.Service/Method` (gRPC over HTTP/2 spec, "Path → / Service-Name / {method}").
+  if (entry.protocol_version === 'HTTP2' && req.request_method === 'POST' && req.path && GRPC_PATH.test(req.path)) return 'gRPC';
   return 'HTTP';
 }
+
+/** `/hipstershop.CartService/GetCart`: a dotted, fully qualified service, then a method; no query. */
+const GRPC_PATH = /^\/[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+\/[A-Za-z_]\w*$/;
 
 type CertProps = TlsProperties['local_certificate_properties'];
 

@@ -244,6 +244,19 @@ describe('analysis', () => {
       assert.equal(client({ scheme: 'https' }).protocol, 'HTTP');
     });
 
+    it('detects gRPC from an HTTP/2 POST to /package.Service/Method, which is all Istio logs by default', () => {
+      const grpcCall = { protocolVersion: 'HTTP2', method: 'POST', path: '/hipstershop.CartService/GetCart' } as const;
+      assert.equal(client(grpcCall).protocol, 'gRPC');
+      assert.equal(server(grpcCall).protocol, 'gRPC');
+    });
+
+    it('keeps HTTP for requests that only resemble gRPC', () => {
+      assert.equal(client({ protocolVersion: 'HTTP11', method: 'POST', path: '/hipstershop.CartService/GetCart' }).protocol, 'HTTP');
+      assert.equal(client({ protocolVersion: 'HTTP2', method: 'GET', path: '/hipstershop.CartService/GetCart' }).protocol, 'HTTP');
+      assert.equal(client({ protocolVersion: 'HTTP2', method: 'POST', path: '/cart/checkout' }).protocol, 'HTTP');
+      assert.equal(client({ protocolVersion: 'HTTP2', method: 'POST', path: '/hipstershop.CartService/GetCart?x=1' }).protocol, 'HTTP');
+    });
+
     it('reports HTTP when nothing says gRPC', () => {
       assert.equal(client({}).protocol, 'HTTP');
     });
