@@ -34,7 +34,7 @@ export interface HttpMeshMetric extends MeshMetricBase {
   /** Milliseconds, at least 1. */
   latency: number;
   responseCode: number;
-  /** true when 200 <= responseCode < 400. */
+  /** SkyWalking's rule: a client-side call succeeds below 400, a server-side one below 500. */
   status: boolean;
   protocol: HttpProtocol;
 }
