@@ -14,7 +14,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { vmAccessScopes, vmBootstrapRbacRules, vmBootstrapRbacSubject } from '../vm-bootstrap/cluster-access';
 import { renderVmBootstrap } from '../vm-bootstrap/render';
-import { boutiqueEnv, boutiqueService } from './boutique-catalog';
+import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from './boutique-catalog';
 import { VmWorkloadConfig } from './config';
 import { stackPrefix } from './naming';
 
@@ -123,6 +123,7 @@ export class VmWorkloads extends pulumi.ComponentResource {
         eastWestGatewayIp: eastwestIp,
         receiverAlsAddress: alsAddress,
         istiodHost: args.mesh.istiodHost,
+        imageRepository: BOUTIQUE_REGISTRY,
       }));
 
     const instance = new gcp.compute.Instance(id, {

@@ -3,7 +3,6 @@
 // to the instance as `metadataStartupScript` and `metadata`.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { boutiqueImageRepository } from "./boutique";
 import { literalEnvFile } from "./env-file";
 import { metadataKeys } from "./metadata-keys";
 import { clusterEnv, meshConfigYaml, SidecarConfigInput } from "./sidecar-config";
@@ -27,7 +26,7 @@ export interface VmWorkloadInput {
     serviceAccount: string;
     /** WorkloadGroup metadata labels. */
     labels: Record<string, string>;
-    /** The container's env, taken as given: for Online Boutique use boutiqueVmEnv(name, namespace). */
+    /** The container's env, taken as given (infra/ derives Online Boutique's from its catalog). */
     env: Record<string, string>;
 }
 
@@ -58,8 +57,8 @@ export interface VmBootstrapInput {
     receiverAlsAddress: string;
     /** Default istiod.istio-system.svc. */
     istiodHost?: string;
-    /** Default Online Boutique's public repository. */
-    imageRepository?: string;
+    /** Registry path the workload image `<repository>/<name>:<onlineBoutique version>` is pulled from. */
+    imageRepository: string;
     /** Let istiod create the WorkloadEntry (ISTIO_META_AUTO_REGISTER_GROUP); default false. */
     autoRegister?: boolean;
 }
@@ -83,7 +82,7 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
     if (Object.keys(workload.env).length === 0) fail("workload.env", workload.env, "at least one variable (the VM passes it as an env file; Online Boutique needs PORT)");
     const env = Object.fromEntries(Object.entries(workload.env).map(([key, value]) =>
         [envNameOf("workload.env key", key), envValueOf(`workload.env[${key}]`, value)]));
-    const repository = input.imageRepository ?? boutiqueImageRepository;
+    const repository = input.imageRepository;
     if (!/^[a-z0-9][a-z0-9.\-/:]*[a-z0-9]$/.test(repository)) fail("imageRepository", repository, "a registry path like us-central1-docker.pkg.dev/project/repo");
 
     const sidecar: SidecarConfigInput = {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { projectLabels } from '../../infra/naming';
 import { renderVmBootstrap } from '../../vm-bootstrap/render';
-import { boutiqueVmEnv } from '../../vm-bootstrap/boutique';
+import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from '../../infra/boutique-catalog';
 import { ProgramRun } from '../infra/harness';
 
 export type Props = Record<string, any>;
@@ -42,12 +42,13 @@ export function checkoutVm(run: ProgramRun): Props {
   const boot = renderVmBootstrap({
     workload: {
       name: 'checkoutservice', port: 5050, protocol: 'grpc', namespace: 'boutique', serviceAccount: 'checkoutservice',
-      labels: { app: 'checkoutservice', version: 'v0.10.6' }, env: boutiqueVmEnv('checkoutservice', 'boutique'),
+      labels: { app: 'checkoutservice', version: 'v0.10.6' }, env: boutiqueEnv(boutiqueService('checkoutservice'), 'boutique'),
     },
     versions: { istio: '1.31.0', onlineBoutique: 'v0.10.6' },
     cluster: { endpoint: '203.0.113.10', caCertPem: pemCertificate(), clusterId: 'meshscope-dev-gke', meshId: 'meshscope', network: '' },
     eastWestGatewayIp: '10.10.0.50',
     receiverAlsAddress: '10.10.0.51:11800',
+    imageRepository: BOUTIQUE_REGISTRY,
   });
   return {
     name: `meshscope-${run.stack}-checkoutservice`,

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { boutiqueVmServices, BoutiqueVmServiceName } from "../../vm-bootstrap/boutique";
+import { boutiqueService } from "../../infra/boutique-catalog";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, googleAccessToken, makePki, mintedToken, TestPki } from "./fake-gcp";
-import { namespace, vmInput } from "./inputs";
+import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
 // Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
@@ -35,14 +35,14 @@ describe("bootstrap.sh run in a throwaway root", function () {
         rmSync(pkiDir, { recursive: true, force: true });
     });
 
-    function render(name: BoutiqueVmServiceName, caCertPem = pki.clusterCaPem): VmBootstrap {
+    function render(name: VmServiceName, caCertPem = pki.clusterCaPem): VmBootstrap {
         const rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem }));
         gcp.attributes = { ...rendered.metadata };
         gcp.grant = { namespace, serviceAccount: name };
         return rendered;
     }
 
-    for (const name of Object.keys(boutiqueVmServices) as BoutiqueVmServiceName[]) {
+    for (const name of VM_SERVICES) {
         describe(`for ${name}`, () => {
             const unit = `meshscope-${name}.service`;
             let sandbox: Sandbox;
@@ -163,7 +163,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
             it("writes the workload's env file as rendered, mode 640", () => {
                 assert.equal(sandbox.file(`etc/meshscope/${name}.env`), rendered.metadata["meshscope-workload-env"]);
-                assert.match(sandbox.file(`etc/meshscope/${name}.env`), new RegExp(`^PORT=${boutiqueVmServices[name].port}$`, "m"));
+                assert.match(sandbox.file(`etc/meshscope/${name}.env`), new RegExp(`^PORT=${boutiqueService(name).containerPort}$`, "m"));
                 assert.equal(sandbox.mode(`etc/meshscope/${name}.env`), "640");
             });
 

@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { boutiqueVmEnv } from "../../vm-bootstrap/boutique";
 import { vmBootstrapRbacRules } from "../../vm-bootstrap/cluster-access";
 import { literalEnvFile, shellEnvFile } from "../../vm-bootstrap/env-file";
 import { metadataPrefix } from "../../vm-bootstrap/metadata-keys";
@@ -181,28 +180,6 @@ describe("renderVmBootstrap", () => {
                 assert.throws(() => renderVmBootstrap(input), message);
             });
         }
-    });
-});
-
-describe("boutiqueVmEnv", () => {
-    it("gives checkoutservice PORT 5050 and its six peers as cluster FQDNs with their ports", () => {
-        assert.deepEqual(boutiqueVmEnv("checkoutservice", "shop"), {
-            PORT: "5050",
-            PRODUCT_CATALOG_SERVICE_ADDR: "productcatalogservice.shop.svc.cluster.local:3550",
-            SHIPPING_SERVICE_ADDR: "shippingservice.shop.svc.cluster.local:50051",
-            PAYMENT_SERVICE_ADDR: "paymentservice.shop.svc.cluster.local:50051",
-            EMAIL_SERVICE_ADDR: "emailservice.shop.svc.cluster.local:5000",
-            CURRENCY_SERVICE_ADDR: "currencyservice.shop.svc.cluster.local:7000",
-            CART_SERVICE_ADDR: "cartservice.shop.svc.cluster.local:7070",
-        });
-    });
-
-    it("gives paymentservice PORT 50051 and DISABLE_PROFILER=1", () => {
-        assert.deepEqual(boutiqueVmEnv("paymentservice", "shop"), { PORT: "50051", DISABLE_PROFILER: "1" });
-    });
-
-    it("rejects a service with no VM env, listing the known ones", () => {
-        assert.throws(() => boutiqueVmEnv("frontend", "shop"), /"frontend" has no VM env: expected one of checkoutservice, paymentservice/);
     });
 });
 
