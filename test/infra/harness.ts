@@ -204,50 +204,34 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     opts.preview ?? false,
   );
 
-  // Wrap the mock monitor to see what MockResourceArgs leaves out: parent, dependsOn, provider.
+  // Wrap the mock monitor to see what MockResourceArgs leaves out: parent, dependsOn, provider. A
+  // registration and a read (`Resource.get`) differ only in where their properties and id sit.
   const monitor = pulumi.runtime.getMonitor() as any;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
-    pending.count++;
-    register(req, (err: unknown, resp: any) => {
-      pending.count--;
-      if (!err && resp) {
-        const urn: string = resp.getUrn();
-        const stateStruct = resp.getObject();
-        recorded.set(urn, {
-          urn,
-          type: req.getType(),
-          name: req.getName(),
-          ...deserializeInputs(req.getObject()),
-          state: stateStruct ? pulumi.runtime.deserializeProperties(stateStruct) : {},
-          id: resp.getId(),
-          custom: req.getCustom(),
-          parent: req.getParent() || undefined,
-          provider: req.getProvider() || undefined,
-          dependsOn: req.getDependenciesList(),
-        });
-      }
-      callback(err, resp);
-    });
+  const record = (method: 'registerResource' | 'readResource', describe: (req: any, resp: any) => Partial<RecordedResource>) => {
+    const original = monitor[method].bind(monitor);
+    monitor[method] = (req: any, callback: (err: unknown, resp: any) => void) => {
+      pending.count++;
+      original(req, (err: unknown, resp: any) => {
+        pending.count--;
+        if (!err && resp) {
+          const urn: string = resp.getUrn();
+          recorded.set(urn, {
+            urn, type: req.getType(), name: req.getName(), id: '', custom: true, inputs: {}, secretInputs: [], state: {},
+            parent: req.getParent() || undefined, provider: req.getProvider() || undefined, dependsOn: req.getDependenciesList(),
+            ...describe(req, resp),
+          });
+        }
+        callback(err, resp);
+      });
+    };
   };
-
-  const read = monitor.readResource.bind(monitor);
-  monitor.readResource = (req: any, callback: (err: unknown, resp: any) => void) => {
-    pending.count++;
-    read(req, (err: unknown, resp: any) => {
-      pending.count--;
-      if (!err && resp) {
-        const urn: string = resp.getUrn();
-        recorded.set(urn, {
-          urn, type: req.getType(), name: req.getName(), id: req.getId(), custom: true, read: true,
-          ...deserializeInputs(req.getProperties()),
-          state: resp.getProperties() ? pulumi.runtime.deserializeProperties(resp.getProperties()) : {},
-          parent: req.getParent() || undefined, provider: req.getProvider() || undefined, dependsOn: req.getDependenciesList(),
-        });
-      }
-      callback(err, resp);
-    });
-  };
+  const stateOf = (struct: unknown) => (struct ? pulumi.runtime.deserializeProperties(struct as any) : {});
+  record('registerResource', (req, resp) => ({
+    ...deserializeInputs(req.getObject()), state: stateOf(resp.getObject()), id: resp.getId(), custom: req.getCustom(),
+  }));
+  record('readResource', (req, resp) => ({
+    ...deserializeInputs(req.getProperties()), state: stateOf(resp.getProperties()), id: req.getId(), read: true,
+  }));
 
   // A resource whose inputs fail (an apply threw, a value was refused) surfaces only as an unhandled
   // rejection, and whatever depends on it never resolves: the first such error fails the run.
