@@ -43,6 +43,8 @@ export interface CallOptions {
   start?: { seconds: number; nanos: number };
   /** Which keys carry peer metadata; 'none' for a peer outside the mesh. */
   peerEncoding?: PeerEncoding | 'none';
+  /** The server's sidecar's keys when they differ from the client's (sidecars of two Istio versions). */
+  serverPeerEncoding?: PeerEncoding | 'none';
   /** TLS between the sidecars, as the server's sidecar sees it. */
   tls?: 'none' | 'tls' | 'mtls';
   responseFlags?: Record<string, boolean>;
@@ -106,7 +108,7 @@ function tlsOf(mode: 'none' | 'tls' | 'mtls', server: WorkloadSpec, client: Work
 /** The common properties both sidecars of a call log, each from its own point of view. */
 function commonOf(side: 'client' | 'server', client: WorkloadSpec, server: WorkloadSpec, o: CallOptions) {
   const start = o.start ?? DEFAULT_START;
-  const encoding = o.peerEncoding ?? 'struct';
+  const encoding = (side === 'server' ? o.serverPeerEncoding : undefined) ?? o.peerEncoding ?? 'struct';
   const host = `${server.app}.${server.namespace}.svc.cluster.local`;
   if (side === 'client') {
     // The app dialled the Service (its VIP and port); the sidecar picked an endpoint (the workload's IP and port).
