@@ -1,0 +1,47 @@
+// (b) and (c): the built receiver (receiver/dist), assembled as main.js assembles it, from the flags
+// given on this process's command line. For the memory sink, delivery is the sink taking the metrics, so
+// this process notes their age at that moment; for the oap sink the peer notes it.
+import type { MeshMetric } from '../src/mesh-metric';
+import { announce, serveStats, type ChildStats } from './ipc';
+import { LatencyHistogram } from './latency';
+
+const { parseConfig } = require('../dist/config') as typeof import('../src/config');
+const { Receiver } = require('../dist/receiver') as typeof import('../src/receiver');
+
+async function main(): Promise<void> {
+  const parsed = parseConfig(process.argv.slice(2), {});
+  if (parsed.help) throw new Error('--help is not a bench setting');
+  const receiver = new Receiver(parsed.config);
+  const latency = new LatencyHistogram();
+  let delivered = 0;
+  if (parsed.config.sink === 'memory') {
+    const sink = receiver.sink;
+    const offer = sink.offer.bind(sink);
+    sink.offer = (metrics: readonly MeshMetric[]) => {
+      const accepted = offer(metrics);
+      const now = Date.now();
+      for (const m of metrics) latency.add(now - m.startTime);
+      delivered += accepted;
+      return accepted;
+    };
+  }
+  await receiver.start();
+  const value = async (name: string) => receiver.metrics.value(name).catch(() => 0);
+  serveStats(async (final): Promise<ChildStats> => {
+    const t = await receiver.totals();
+    return {
+      type: 'stats', delivered,
+      totals: { ...t, pausedNow: await value('receiver_als_streams_paused'), pauses: await value('receiver_als_backpressure_pauses_total') },
+      latency: final && parsed.config.sink === 'memory' ? latency.toPairs() : undefined,
+    };
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => { receiver.stop().then(() => process.exit(0)); });
+  }
+  announce(receiver.grpcPort);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench receiver failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
