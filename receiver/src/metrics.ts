@@ -38,6 +38,8 @@ export class ReceiverMetrics implements SinkStats {
   readonly metadataProblems: client.Counter<'reason'>;
   readonly deliveryFailures: client.Counter<'sink'>;
   readonly streamEntries: client.Gauge<'node' | 'stream'>;
+  readonly streamsPaused: client.Gauge;
+  readonly backpressurePauses: client.Counter;
 
   constructor(private readonly sinkName = 'none') {
     const registers = [this.registry];
@@ -85,6 +87,16 @@ export class ReceiverMetrics implements SinkStats {
     this.streamEntries = new client.Gauge({
       name: 'receiver_als_stream_entries_received', help: 'Entries received on each open stream, by node id and stream number',
       labelNames: ['node', 'stream'], registers,
+    });
+    this.streamsPaused = new client.Gauge({
+      name: 'receiver_als_streams_paused',
+      help: 'Open ALS streams not being read because the sink queue is at its high-water mark (gRPC flow control holds the sidecars back)',
+      registers,
+    });
+    this.backpressurePauses = new client.Counter({
+      name: 'receiver_als_backpressure_pauses_total',
+      help: 'Times the receiver stopped reading its ALS streams because the sink queue reached its high-water mark',
+      registers,
     });
     for (const reason of DROP_REASONS) this.metricsDropped.inc({ reason }, 0);
   }

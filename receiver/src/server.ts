@@ -1,6 +1,12 @@
 // The ALS gRPC server: envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs. The stream loop only
 // receives, hands each message's entries to the analyzer and the resulting metrics to the sink in one
 // batch, and counts. A bad stream is failed with a gRPC status; the process and other streams carry on.
+// Backpressure: while the sink's queue is at its high-water mark, no stream is read (grpc-js reads a
+// stream only as its consumer asks, so a paused stream leaves HTTP/2 flow control to hold the sidecar
+// back); reading resumes when the sink has drained to its low-water mark. A pause lasts at most
+// `maxPauseMs`: a sink that stays full (OAP away) must not stall every sidecar's stream, and Envoy would
+// only drop on its side, out of our sight. So after that the receiver reads on and the sink drops what
+// does not fit, counted by reason (queue_full), until it has drained once; then it may pause again.
 import * as grpc from '@grpc/grpc-js';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
@@ -25,6 +31,8 @@ export interface AlsServerLimits {
   /** Server-side HTTP/2 pings find dead sidecar connections (a VM that vanished). */
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
+  /** Longest the streams stay paused for a full sink before reading on and letting the sink drop. */
+  maxPauseMs: number;
 }
 
 export const DEFAULT_LIMITS: AlsServerLimits = {
@@ -32,6 +40,7 @@ export const DEFAULT_LIMITS: AlsServerLimits = {
   maxStreams: 2000,
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
+  maxPauseMs: 1000,
 };
 
 export interface AlsServerOptions {
@@ -78,6 +87,10 @@ export class AlsServer {
   private nextSeq = 1;
   private listening = false;
   private closing = false;
+  private paused = false;
+  /** A pause timed out: read on (the sink drops and counts) until the sink has drained once. */
+  private shedding = false;
+  private pauseTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AlsServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -86,6 +99,10 @@ export class AlsServer {
       'grpc.max_receive_message_length': this.limits.maxReceiveMessageBytes,
       'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+    });
+    opts.sink.backpressure?.onRelease(() => {
+      this.shedding = false;
+      this.resumeReading();
     });
     this.server.addService(tolerantAlsDefinition(), {
       StreamAccessLogs: (call: AlsCall, callback: grpc.sendUnaryData<Record<string, never>>) =>
@@ -119,6 +136,7 @@ export class AlsServer {
   async shutdown(graceMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.resumeReading();
     for (const s of [...this.streams]) {
       this.fail(s, grpc.status.UNAVAILABLE, 'the receiver is shutting down; reconnect');
     }
@@ -152,10 +170,36 @@ export class AlsServer {
     const s = new StreamState(this.nextSeq++, call, callback);
     this.streams.add(s);
     metrics.activeStreams.set(this.streams.size);
+    if (this.paused) metrics.streamsPaused.set(this.streams.size);
     call.on('data', (msg: Incoming) => this.onMessage(s, msg));
     call.on('end', () => this.finish(s, grpc.status.OK));
     call.on('error', (err: Error) => this.finish(s, grpc.status.CANCELLED, err.message));
     call.on('cancelled', () => this.finish(s, grpc.status.CANCELLED, 'cancelled by the client'));
+    if (this.paused) call.pause();
+  }
+
+  /** Stops reading every stream until the sink's backpressure is released. */
+  private pauseReading(): void {
+    if (this.paused || this.shedding || this.closing) return;
+    this.paused = true;
+    this.pauseTimer = setTimeout(() => {
+      this.shedding = true;
+      this.logger.warn('sink still full after the longest pause; reading on, the sink drops what does not fit', { pausedMs: this.limits.maxPauseMs });
+      this.resumeReading();
+    }, this.limits.maxPauseMs);
+    for (const s of this.streams) s.call.pause();
+    this.opts.metrics.backpressurePauses.inc();
+    this.opts.metrics.streamsPaused.set(this.streams.size);
+    this.logger.warn('sink queue at its high-water mark; ALS streams paused', { streams: this.streams.size });
+  }
+
+  private resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    clearTimeout(this.pauseTimer);
+    this.opts.metrics.streamsPaused.set(0);
+    for (const s of this.streams) s.call.resume();
+    this.logger.info('sink queue drained; ALS streams resumed', { streams: this.streams.size });
   }
 
   private onMessage(s: StreamState, msg: Incoming): void {
@@ -210,6 +254,7 @@ export class AlsServer {
     if (out.length > 0) {
       metrics.metricsProduced.inc(out.length);
       sink.offer(out);
+      if (sink.backpressure?.engaged) this.pauseReading();
     }
   }
 
@@ -227,6 +272,7 @@ export class AlsServer {
     this.streams.delete(s);
     const { metrics } = this.opts;
     metrics.activeStreams.set(this.streams.size);
+    if (this.paused) metrics.streamsPaused.set(this.streams.size);
     metrics.streamsEnded.inc({ code: STATUS_NAME[code] ?? String(code) });
     metrics.streamEntries.remove({ node: s.nodeId, stream: String(s.seq) });
     this.logger.info('stream ended', {

@@ -1,17 +1,21 @@
 // The `oap` sink: SkyWalking's ServiceMeshMetricService/collect, with our own copy of its proto.
 //
-// Delivery guarantee. Metrics wait in a bounded queue (full → dropped, reason queue_full). One collect
-// call at a time carries up to `maxBatchesPerCall` batches (HTTP and TCP never share a batch); the
-// batches stay at the head of the queue until that call ends with status OK, and only then are they
-// removed and counted as forwarded. A call that fails (OAP down, restarting, deadline) leaves them queued
-// and they are resent after a backoff, on a new call. So nothing queued is lost while the OAP is away,
-// and each metric is counted forwarded exactly once. What the protocol cannot tell us is how much of a
-// call that broke *after* its messages were written the OAP had already applied (collect has no per-batch
-// acknowledgement): in that one case those batches may reach the OAP twice. Calls are kept short (a few
-// batches) to keep that window small, and each failed call is counted (receiver_sink_delivery_failures_total).
-// A call the OAP answers with a permanent error (INVALID_ARGUMENT …) is dropped as `rejected` rather
-// than resent forever. On close, what is still queued after the deadline is counted `shutdown_timeout`.
-// Invariant: produced = forwarded + dropped (all reasons) + queued.
+// Delivery guarantee. Metrics wait in a bounded queue (full → dropped, reason queue_full). Up to
+// `maxCallsInFlight` collect calls run at once (one call at a time would leave the receiver idle while
+// each call's bytes crawl through HTTP/2 flow control), each carrying up to `maxBatchesPerCall` batches
+// (HTTP and TCP never share a batch). A call's batches are checked out of the queue but keep their room
+// until the call ends: with status OK they are counted forwarded and their room freed; if it fails (OAP
+// down, restarting, deadline) they go back to the head of the queue and are resent after a backoff, on
+// a new call. So nothing queued is lost while the OAP is away, and each metric is counted forwarded
+// exactly once. What the protocol cannot tell us is how much of a call that broke *after* its messages
+// were written the OAP had already applied (collect has no per-batch acknowledgement): in that one case
+// those batches may reach the OAP twice. Calls are kept short (a few batches) to keep that window small,
+// and each failed call is counted (receiver_sink_delivery_failures_total). A call the OAP answers with a
+// permanent error (INVALID_ARGUMENT …) is dropped as `rejected` rather than resent forever. On close,
+// what is still queued after the deadline is counted `shutdown_timeout`.
+// Invariant: produced = forwarded + dropped (all reasons) + queued (queued includes what is in flight).
+// Backpressure: at 80 % of capacity the sink asks the ALS server to stop reading (see backpressure.ts),
+// so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
 import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
@@ -20,6 +24,7 @@ import {
   MESH_METRIC_SERVICE, meshMetricServiceDefinition,
   type HttpMeshMetricWire, type KeyStringValuePair, type ServiceMeshMetricsWire, type TcpMeshMetricWire,
 } from '../skywalking-protos';
+import { Backpressure } from './backpressure';
 import { BoundedQueue, Capacity } from './bounded-queue';
 import type { Sink } from './sink';
 
@@ -33,6 +38,8 @@ export interface OapSinkOptions {
   /** A partial batch is sent once its oldest metric has waited this long. */
   flushIntervalMs: number;
   maxBatchesPerCall?: number;
+  /** collect calls running at once. */
+  maxCallsInFlight?: number;
   callTimeoutMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -54,16 +61,23 @@ export class OapSink implements Sink {
   private readonly path: string;
   private readonly logger: Logger;
   private readonly o: Required<Omit<OapSinkOptions, 'logger'>>;
+  readonly backpressure: Backpressure;
   private oldestQueuedAt = 0;
   private closing = false;
   private stopped = false;
   private lastCallOk = false;
   private wake: (() => void) | undefined;
-  private inFlight: grpc.ClientWritableStream<ServiceMeshMetricsWire> | undefined;
+  /** Calls under way: their stream (to cancel on a close deadline) and their end. */
+  private readonly inFlight = new Map<grpc.ClientWritableStream<ServiceMeshMetricsWire>, Promise<void>>();
+  private backoff: number;
+  /** No new call starts before this time (backoff after a failure). */
+  private retryAt = 0;
   private readonly loop: Promise<void>;
 
   constructor(opts: OapSinkOptions) {
-    this.o = { maxBatchesPerCall: 4, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.backoff = this.o.backoffInitialMs;
+    this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
     this.capacity = new Capacity(opts.queueCapacity);
     this.http = new BoundedQueue(this.capacity);
@@ -92,7 +106,7 @@ export class OapSink implements Sink {
       this.o.stats.dropped('shutting_down', metrics.length);
       return 0;
     }
-    const wasEmpty = this.capacity.used === 0;
+    const wasEmpty = this.pending() === 0;
     let accepted = 0;
     // Metrics of one message are nearly always one kind: split only when needed.
     const httpPart: HttpMeshMetric[] = [];
@@ -105,9 +119,19 @@ export class OapSink implements Sink {
     if (tcpPart.length) accepted += this.tcp.push(tcpPart);
     if (accepted < metrics.length) this.o.stats.dropped('queue_full', metrics.length - accepted);
     if (wasEmpty && accepted > 0) this.oldestQueuedAt = Date.now();
-    this.o.stats.queueDepth(this.capacity.used);
+    this.depthChanged();
     if (this.http.length >= this.o.batchSize || this.tcp.length >= this.o.batchSize) this.wake?.();
     return accepted;
+  }
+
+  /** Waiting and not in flight. */
+  private pending(): number {
+    return this.http.length + this.tcp.length;
+  }
+
+  private depthChanged(): void {
+    this.o.stats.queueDepth(this.capacity.used);
+    this.backpressure.update(this.capacity.used);
   }
 
   isReady(): boolean {
@@ -130,26 +154,34 @@ export class OapSink implements Sink {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.stopped = true;
-      this.inFlight?.cancel();
+      for (const call of this.inFlight.keys()) call.cancel();
       this.wake?.();
       await this.loop;
       const left = this.capacity.used;
       this.o.stats.dropped('shutdown_timeout', left);
       this.http.take(this.http.length);
       this.tcp.take(this.tcp.length);
-      this.o.stats.queueDepth(0);
+      this.depthChanged();
       this.logger.warn('oap sink closed with metrics undelivered', { dropped: left });
     }
     this.client.close();
   }
 
   private async run(): Promise<void> {
-    let backoff = this.o.backoffInitialMs;
     while (!this.stopped) {
-      const depth = this.capacity.used;
-      if (depth === 0) {
-        if (this.closing) return;
-        await this.sleep(this.o.flushIntervalMs);
+      if (this.pending() === 0) {
+        if (this.closing && this.inFlight.size === 0) return;
+        // Woken by an offer that fills a batch, or by a call's end.
+        await this.sleep(this.inFlight.size > 0 ? this.o.callTimeoutMs : this.o.flushIntervalMs);
+        continue;
+      }
+      if (this.inFlight.size >= this.o.maxCallsInFlight) {
+        await this.sleep(this.o.callTimeoutMs);
+        continue;
+      }
+      const backingOff = this.retryAt - Date.now();
+      if (backingOff > 0) {
+        await this.sleep(backingOff);
         continue;
       }
       const fullBatch = this.http.length >= this.o.batchSize || this.tcp.length >= this.o.batchSize;
@@ -158,16 +190,10 @@ export class OapSink implements Sink {
         await this.sleep(this.o.flushIntervalMs - waited);
         continue;
       }
-      const ok = await this.sendOneCall();
-      if (this.stopped) return;
-      if (ok) {
-        backoff = this.o.backoffInitialMs;
-      } else {
-        // Full jitter keeps a fleet of receivers from reconnecting in step.
-        await this.sleep(backoff / 2 + Math.random() * (backoff / 2));
-        backoff = Math.min(backoff * 2, this.o.backoffMaxMs);
-      }
+      this.startCall();
     }
+    // Stopped at the close deadline: the cancelled calls put their batches back before we count them.
+    await Promise.all(this.inFlight.values());
   }
 
   private sleep(ms: number): Promise<void> {
@@ -178,65 +204,76 @@ export class OapSink implements Sink {
     });
   }
 
-  /** The next batches, HTTP and TCP in turn, left at the head of their queues. */
+  /** The next batches, HTTP and TCP in turn, checked out of their queues. */
   private nextBatches(): Batch[] {
     const batches: Batch[] = [];
-    let h = 0;
-    let t = 0;
     while (batches.length < this.o.maxBatchesPerCall) {
       const before = batches.length;
-      if (h < this.http.length) {
-        const metrics = this.http.peek(h + this.o.batchSize).slice(h);
-        h += metrics.length;
-        batches.push({ kind: 'http', metrics });
-      }
-      if (t < this.tcp.length && batches.length < this.o.maxBatchesPerCall) {
-        const metrics = this.tcp.peek(t + this.o.batchSize).slice(t);
-        t += metrics.length;
-        batches.push({ kind: 'tcp', metrics });
+      if (this.http.length > 0) batches.push({ kind: 'http', metrics: this.http.checkout(this.o.batchSize) });
+      if (this.tcp.length > 0 && batches.length < this.o.maxBatchesPerCall) {
+        batches.push({ kind: 'tcp', metrics: this.tcp.checkout(this.o.batchSize) });
       }
       if (batches.length === before) break;
     }
     return batches;
   }
 
-  private sendOneCall(): Promise<boolean> {
+  private startCall(): void {
     const batches = this.nextBatches();
-    return new Promise((resolve) => {
-      const call = this.client.makeClientStreamRequest(
+    const count = batches.reduce((n, b) => n + b.metrics.length, 0);
+    let call!: grpc.ClientWritableStream<ServiceMeshMetricsWire>;
+    const ended = new Promise<void>((resolve) => {
+      call = this.client.makeClientStreamRequest(
         this.path, this.serialize, this.deserialize, new grpc.Metadata(),
         { deadline: Date.now() + this.o.callTimeoutMs },
         (err) => {
-          this.inFlight = undefined;
-          const count = batches.reduce((n, b) => n + b.metrics.length, 0);
-          if (!err) {
-            this.remove(batches);
-            this.o.stats.forwarded(count);
-            this.lastCallOk = true;
-            return resolve(true);
-          }
-          this.lastCallOk = false;
-          if (PERMANENT.has(err.code)) {
-            this.remove(batches);
-            this.o.stats.dropped('rejected', count);
-            this.logger.error('OAP rejected a call; its metrics are dropped', { metrics: count, ...errorFields(err) });
-            return resolve(true);
-          }
-          this.o.stats.deliveryFailed();
-          this.logger.warn('OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
-          resolve(false);
+          this.inFlight.delete(call);
+          this.callEnded(batches, count, err);
+          resolve();
+          this.wake?.();
         },
       );
-      this.inFlight = call;
-      for (const b of batches) call.write(toWire(b));
-      call.end();
     });
+    this.inFlight.set(call, ended);
+    for (const b of batches) call.write(toWire(b));
+    call.end();
   }
 
-  private remove(batches: Batch[]): void {
-    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).take(b.metrics.length);
-    if (this.capacity.used > 0) this.oldestQueuedAt = Date.now();
-    this.o.stats.queueDepth(this.capacity.used);
+  private callEnded(batches: Batch[], count: number, err: grpc.ServiceError | null): void {
+    if (!err) {
+      this.release(batches);
+      this.o.stats.forwarded(count);
+      this.lastCallOk = true;
+      this.backoff = this.o.backoffInitialMs;
+      return;
+    }
+    this.lastCallOk = false;
+    if (PERMANENT.has(err.code)) {
+      this.release(batches);
+      this.o.stats.dropped('rejected', count);
+      this.logger.error('OAP rejected a call; its metrics are dropped', { metrics: count, ...errorFields(err) });
+      return;
+    }
+    // Back at the head, in their order, to be resent as soon as the backoff allows.
+    for (const b of [...batches].reverse()) {
+      if (b.kind === 'http') this.http.putBack(b.metrics);
+      else this.tcp.putBack(b.metrics);
+    }
+    this.oldestQueuedAt = 0;
+    this.o.stats.deliveryFailed();
+    if (Date.now() >= this.retryAt) {
+      // Full jitter keeps a fleet of receivers from reconnecting in step; calls failing together back off once.
+      this.retryAt = Date.now() + this.backoff / 2 + Math.random() * (this.backoff / 2);
+      this.backoff = Math.min(this.backoff * 2, this.o.backoffMaxMs);
+    }
+    if (!this.stopped) {
+      this.logger.warn('OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
+    }
+  }
+
+  private release(batches: Batch[]): void {
+    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.metrics.length);
+    this.depthChanged();
   }
 }
 

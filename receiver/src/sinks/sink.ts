@@ -1,4 +1,5 @@
 import type { MeshMetric } from '../mesh-metric';
+import type { Backpressure } from './backpressure';
 
 /**
  * Where analysed metrics go. `offer` never blocks the gRPC stream loop and never throws for a full
@@ -13,6 +14,11 @@ export interface Sink {
   offer(metrics: readonly MeshMetric[]): number;
   /** True once the sink can deliver (e.g. OAP connected); drives /readyz. */
   isReady(): boolean;
+  /**
+   * Set by sinks whose queue can fill (oap): while engaged, the ALS server stops reading its streams
+   * (gRPC flow control) instead of letting the queue overflow. Sinks that never hold metrics leave it out.
+   */
+  readonly backpressure?: Backpressure;
   /** Delivers everything still queued, waiting at most `timeoutMs`; then stops. */
   close(timeoutMs: number): Promise<void>;
 }
