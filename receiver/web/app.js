@@ -28,24 +28,25 @@
   }
 
   // ---- the graph ----
+  /** As wide as the name (bold 11 px), so short names leave room for the labels of their calls. */
+  const nodeWidth = (n) => Math.max(84, Math.round(6.9 * String(n.data('label')).length) + 22);
   const cy = cytoscape({
     container: $('graph'),
-    wheelSensitivity: 0.3,
     minZoom: 0.2,
     maxZoom: 3,
     style: [
       { selector: 'node', style: {
-        label: 'data(label)', color: '#fff', 'font-size': 13, 'font-weight': 600, 'text-valign': 'center', 'text-halign': 'center',
-        width: 168, height: 46, 'border-width': 0, 'text-wrap': 'wrap', 'text-max-width': 150,
+        label: 'data(label)', color: '#fff', 'font-size': 11, 'font-weight': 600, 'text-valign': 'center', 'text-halign': 'center',
+        width: (n) => nodeWidth(n), height: 34, 'border-width': 0,
       } },
       { selector: 'node[platform = "kubernetes"]', style: { shape: 'round-rectangle', 'background-color': COLORS.kubernetes } },
-      { selector: 'node[platform = "vm"]', style: { shape: 'hexagon', 'background-color': COLORS.vm, width: 184 } },
+      { selector: 'node[platform = "vm"]', style: { shape: 'hexagon', 'background-color': COLORS.vm, width: (n) => nodeWidth(n) + 26 } },
       { selector: 'node[platform = "unknown"]', style: { shape: 'ellipse', 'background-color': COLORS.unknown } },
       { selector: 'node:selected', style: { 'border-width': 4, 'border-color': '#16213a' } },
       { selector: 'edge', style: {
         'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'arrow-scale': 1.1,
         width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)',
-        label: 'data(label)', 'font-size': 11, color: '#1f2933', 'text-wrap': 'wrap',
+        label: 'data(label)', 'font-size': 10, color: '#1f2933', 'text-wrap': 'wrap',
         'text-background-color': '#fff', 'text-background-opacity': 0.9, 'text-background-padding': 2,
         'text-border-width': 1, 'text-border-color': '#e1e6ee', 'text-border-opacity': 1,
       } },
@@ -54,15 +55,44 @@
     ],
   });
 
-  /** Left to right by call depth: every edge points right (the graph is a DAG), roots in the first column. */
+  /**
+   * Left to right by call depth: a service's column is one more than its deepest caller's (roots first), so
+   * every edge of the call graph points right; within a column, services are centred and sorted by name.
+   */
   function runLayout() {
-    const roots = cy.nodes().filter((n) => n.indegree(false) === 0);
+    const depth = new Map();
+    const depthOf = (node, seen) => {
+      if (depth.has(node.id())) return depth.get(node.id());
+      if (seen.has(node.id())) return 0; // a cycle: cut it here
+      seen.add(node.id());
+      const callers = node.incomers('node').filter((n) => n.id() !== node.id());
+      const d = callers.length ? 1 + Math.max(...callers.map((c) => depthOf(c, seen))) : 0;
+      depth.set(node.id(), d);
+      return d;
+    };
+    const columns = [];
+    cy.nodes().forEach((n) => {
+      const d = depthOf(n, new Set());
+      (columns[d] = columns[d] || []).push(n);
+    });
+    // Each column ordered by where its callers sit (fewer crossings), then centred. Rows are counted in
+    // halves: a column shorter than the longest sits half a row off, so the calls that skip over it
+    // (their labels at mid-length) pass between its services rather than through them.
+    const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
+    const cell = new Map();
+    columns.forEach((nodes, col) => {
+      const at = (n) => {
+        const placed = n.incomers('node').map((c) => cell.get(c.id())).filter((c) => c && c.col < col);
+        return placed.length ? placed.reduce((sum, c) => sum + c.row, 0) / placed.length : rows;
+      };
+      const keyed = (nodes || []).map((n) => ({ id: n.id(), at: at(n) }))
+        .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+      keyed.forEach((k, i) => cell.set(k.id, { col, row: rows - keyed.length + 2 * i }));
+    });
     cy.layout({
-      name: 'breadthfirst', directed: true, maximal: true, roots: roots.length ? roots : undefined,
-      spacingFactor: 1.0, padding: 24, animate: false, avoidOverlap: true,
-      transform: (_node, pos) => ({ x: pos.y * 1.9, y: pos.x * 0.62 }),
+      name: 'grid', rows: 2 * rows - 1, cols: columns.length, fit: true, padding: 30, avoidOverlap: true, animate: false,
+      position: (n) => cell.get(n.id()),
     }).run();
-    cy.fit(undefined, 24);
   }
 
   function sync(topology) {
@@ -172,10 +202,10 @@
       if (!res.ok) throw new Error(`/api/topology answered ${res.status}`);
       const topology = await res.json();
       state.topology = topology;
-      state.refreshes++;
-      sync(topology);
       renderTable(topology);
       renderDetails(topology);
+      sync(topology);
+      state.refreshes++;
       status.className = 'status live';
       status.textContent = `${topology.services.length} services · ${topology.calls.length} calls · updated ${new Date(topology.generatedAt).toLocaleTimeString()}`;
     } catch (err) {
