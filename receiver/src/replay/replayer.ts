@@ -78,11 +78,15 @@ export class Replayer {
 }
 
 /**
- * `userActions` user actions at `rate` per second of simulated time from `startMs`, every entry sent at
- * once, streams ended. What a seed produces does not depend on when this runs.
+ * `userActions` user actions at `rate` per second of simulated time from `startMs`, sent without waiting:
+ * batched as the live replay would (one message per sidecar per flush interval of simulated time), then
+ * the streams end. What a seed produces does not depend on when this runs.
  */
-export async function replayBurst(opts: { target: string; seed: number; userActions: number; rate?: number; startMs: number }): Promise<ReplayStats> {
+export async function replayBurst(opts: {
+  target: string; seed: number; userActions: number; rate?: number; startMs: number; flushIntervalMs?: number;
+}): Promise<ReplayStats> {
   const rate = opts.rate ?? 10;
+  const flushMs = opts.flushIntervalMs ?? 1000;
   checkRate(rate);
   const traffic = new BoutiqueTraffic(opts.seed);
   const streams = new SidecarStreams(opts.target);
@@ -92,7 +96,14 @@ export async function replayBurst(opts: { target: string; seed: number; userActi
     entries.push(...traffic.userAction(t));
     t += traffic.nextGapMs(rate);
   }
-  streams.send(entries.sort((a, b) => a.at - b.at));
+  entries.sort((a, b) => a.at - b.at);
+  for (let i = 0; i < entries.length;) {
+    const flushAt = opts.startMs + (Math.floor((entries[i]!.at - opts.startMs) / flushMs) + 1) * flushMs;
+    let j = i;
+    while (j < entries.length && entries[j]!.at < flushAt) j++;
+    streams.send(entries.slice(i, j));
+    i = j;
+  }
   await streams.close();
   return { userActions: opts.userActions, ...streams.counts };
 }
