@@ -28,8 +28,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (err) {
     process.stderr.write(`meshscope demo: ${(err as Error).message}\n` +
       (/EADDRINUSE/.test((err as Error).message) ? 'Pick a free port, e.g. --admin 127.0.0.1:0 (any free port).\n' : ''));
-    process.exitCode = 1;
-    return;
+    process.exit(1);
   }
   const sidecars = demo.replayer.traffic.sidecars;
   const vms = sidecars.filter((s) => s.workload.kind === 'vm').length;

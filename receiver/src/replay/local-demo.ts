@@ -33,7 +33,12 @@ export async function startLocalDemo(config: DemoConfig, logger: Logger = silent
   if (parsed.help) throw new Error('unexpected --help');
   const receiver = new Receiver(parsed.config, logger.child({ component: 'receiver' }));
   mountTopologyPage(receiver.adminServer);
-  await receiver.start();
+  try {
+    await receiver.start();
+  } catch (err) {
+    await receiver.stop(); // the gRPC side may be listening already (e.g. only the admin port was taken)
+    throw err;
+  }
   const grpcHost = browsableHost(config.listen);
   const replayer = new Replayer({ target: `${grpcHost}:${receiver.grpcPort}`, seed: config.seed, rate: config.rate });
   replayer.start();

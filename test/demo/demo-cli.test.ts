@@ -1,0 +1,131 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { DEMO_FLAGS } from '../../receiver/src/replay/demo-config';
+import type { TopologyJson } from '../../receiver/src/sinks/memory';
+import { waitFor } from '../receiver/harness';
+
+// The built demo entry point (what `npm run demo` runs after building), as a child process on loopback.
+const DEMO = path.join(__dirname, '..', '..', 'receiver', 'dist', 'replay', 'demo.js');
+
+interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+class Demo {
+  readonly proc: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Run>;
+  constructor(args: string[]) {
+    this.proc = spawn(process.execPath, [DEMO, ...args], { env: { PATH: process.env.PATH }, stdio: 'pipe' });
+    this.proc.stdout!.on('data', (d) => (this.stdout += d));
+    this.proc.stderr!.on('data', (d) => (this.stderr += d));
+    const killer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000); // a hung child never outlives the test
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+    }));
+  }
+  async pageUrl(): Promise<string> {
+    await waitFor(() => /topology page: +http:\/\/\S+/.test(this.stdout), 'the page address on stdout', 10_000);
+    return /topology page: +(http:\/\/\S+)/.exec(this.stdout)![1]!;
+  }
+}
+
+describe('npm run demo (receiver/dist/replay/demo.js) as a process', function () {
+  this.timeout(30_000);
+  const children: Demo[] = [];
+  const run = (...args: string[]) => {
+    const d = new Demo(args);
+    children.push(d);
+    return d;
+  };
+
+  before(() => {
+    if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: run \`npm run build\` first (npm test does)`);
+  });
+  after(() => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  });
+
+  it('prints every flag on --help and exits 0', async () => {
+    const r = await run('--help').exited;
+    assert.equal(r.code, 0);
+    for (const flag of Object.keys(DEMO_FLAGS)) assert.ok(r.stdout.includes(`--${flag}`), flag);
+  });
+
+  it('refuses a bad flag value with exit code 2, naming the value and what is allowed', async () => {
+    const r = await run('--rate', 'fast').exited;
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--rate: invalid value "fast"; allowed: a number from 0.1 to 500/);
+  });
+
+  it('says the admin port is taken and how to pick another, exiting 1', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const r = await run('--admin', `127.0.0.1:${(busy.address() as net.AddressInfo).port}`).exited;
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /EADDRINUSE[\s\S]*--admin 127\.0\.0\.1:0/);
+    } finally {
+      busy.close();
+    }
+  });
+
+  describe('running', () => {
+    let demo: Demo;
+    let url: string;
+    before(async () => {
+      demo = run('--admin', '127.0.0.1:0', '--rate', '20', '--duration', '4', '--seed', '5');
+      url = await demo.pageUrl();
+    });
+
+    it('prints a loopback page address', () => {
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    });
+
+    it('serves the page at /', async () => {
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type')!, /^text\/html/);
+      assert.match(await res.text(), /<script src="\/vendor\/cytoscape\.min\.js"><\/script>/);
+    });
+
+    it('serves the graph library from node_modules', async () => {
+      const res = await fetch(`${url}vendor/cytoscape.min.js`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /cytoscape/i);
+    });
+
+    it('answers an unknown page with a 404 that lists the pages', async () => {
+      const res = await fetch(`${url}secret.txt`);
+      assert.equal(res.status, 404);
+      assert.deepEqual(((await res.json()) as { pages: string[] }).pages.includes('/app.js'), true);
+    });
+
+    it('serves the live topology of the replayed mesh at /api/topology', async () => {
+      let topology: TopologyJson | undefined;
+      await waitFor(async () => {
+        topology = (await (await fetch(`${url}api/topology`)).json()) as TopologyJson;
+        return topology.services.length === 12;
+      }, '12 services in the topology', 8000);
+      assert.ok(topology!.calls.some((c) => c.id === 'checkoutservice.boutique->paymentservice.boutique'));
+    });
+
+    it('stops by itself after --duration, exiting 0 with a summary', async () => {
+      const r = await demo.exited;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /stopped \(duration reached\): \d+ user actions, \d+ HTTP and \d+ TCP entries from 15 sidecars/);
+    });
+  });
+
+  it('stops cleanly on Ctrl-C (SIGINT), exiting 0', async () => {
+    const d = run('--admin', '127.0.0.1:0');
+    await d.pageUrl();
+    d.proc.kill('SIGINT');
+    const r = await d.exited;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped \(SIGINT\)/);
+  });
+});
