@@ -83,17 +83,25 @@ type PeerResolution = { workload: Workload; problem?: undefined } | { workload?:
 
 /**
  * Decoded and named peers by their exact bytes: a mesh has few distinct workloads, so most entries
- * skip decoding. Bounded; when full it starts over rather than tracking recency.
+ * skip decoding. Bounded; when full it starts over rather than tracking recency. In front of the map, a
+ * few recent values compared byte for byte (memcmp): a sidecar talks to a handful of peers, so this
+ * spares most entries turning the value into a string key.
  */
 class PeerCache {
   private readonly map = new Map<string, PeerResolution>();
+  private readonly recent: { typeUrl: string; bytes: Buffer; r: PeerResolution }[] = [];
+  private nextSlot = 0;
 
   constructor(private readonly namer: WorkloadNamer, private readonly limit: number) {}
 
   resolve(any: Any): PeerResolution {
+    const typeUrl = any.type_url ?? '';
     const v = any.value;
-    const bytes = v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1') : '';
-    const key = `${any.type_url ?? ''}\n${bytes}`;
+    const bytes = v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : EMPTY;
+    for (const c of this.recent) {
+      if (c.bytes.length === bytes.length && c.typeUrl === typeUrl && c.bytes.equals(bytes)) return c.r;
+    }
+    const key = `${typeUrl}\n${bytes.toString('latin1')}`;
     let r = this.map.get(key);
     if (!r) {
       const decoded = decodePeerAny(any);
@@ -101,9 +109,17 @@ class PeerCache {
       if (this.map.size >= this.limit) this.map.clear();
       this.map.set(key, r);
     }
+    // A copy: the decoded value is a view into its whole ALS message, which must not be kept alive.
+    const slot = { typeUrl, bytes: Buffer.from(bytes), r };
+    if (this.recent.length < RECENT_PEERS) this.recent.push(slot);
+    else this.recent[this.nextSlot] = slot;
+    this.nextSlot = (this.nextSlot + 1) % RECENT_PEERS;
     return r;
   }
 }
+
+const RECENT_PEERS = 16;
+const EMPTY = Buffer.alloc(0);
 
 /** No peer metadata value under either key of a direction. */
 const ABSENT = Symbol('absent');

@@ -147,6 +147,9 @@ export class OapSink implements Sink {
   async close(timeoutMs: number): Promise<void> {
     if (this.closing) return this.loop;
     this.closing = true;
+    // Try at once rather than sit out a long backoff: the OAP may well be back.
+    this.retryAt = 0;
+    this.backoff = this.o.backoffInitialMs;
     this.wake?.();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });
