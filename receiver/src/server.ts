@@ -172,7 +172,10 @@ export class AlsServer {
     metrics.activeStreams.set(this.streams.size);
     if (this.paused) metrics.streamsPaused.set(this.streams.size);
     call.on('data', (msg: Incoming) => this.onMessage(s, msg));
-    call.on('end', () => this.finish(s, grpc.status.OK));
+    // A client's RST_STREAM also ends the readable side, just before grpc-js reports the cancel: decide
+    // OK or CANCELLED once that report has had its turn.
+    call.on('end', () => setImmediate(() => this.finish(s, call.cancelled ? grpc.status.CANCELLED : grpc.status.OK,
+      call.cancelled ? 'cancelled by the client' : undefined)));
     call.on('error', (err: Error) => this.finish(s, grpc.status.CANCELLED, err.message));
     call.on('cancelled', () => this.finish(s, grpc.status.CANCELLED, 'cancelled by the client'));
     if (this.paused) call.pause();
