@@ -91,6 +91,27 @@ describe('the replayer\'s seeded generator', () => {
     assert.ok(Math.abs(xs[19_000]! - 40) < 3, `p95 ${xs[19_000]}`);
   });
 
+  it('logs each failure on the sidecars that saw it: resets on the server side, refusals and timeouts on the client side', () => {
+    const t = new BoutiqueTraffic(9);
+    const flagged = new Map<string, Set<string>>();
+    for (let i = 0; i < 1500; i++) {
+      for (const e of t.userAction(1_764_072_000_000 + i * 100)) {
+        const cp = e.entry.common_properties!;
+        const side = cp.upstream_cluster!.startsWith('inbound|') ? 'server' : 'client';
+        for (const flag of Object.keys(cp.response_flags ?? {})) {
+          if (!flagged.has(flag)) flagged.set(flag, new Set());
+          flagged.get(flag)!.add(side);
+        }
+      }
+    }
+    assert.deepEqual(Object.fromEntries([...flagged].map(([f, sides]) => [f, [...sides]]).sort()), {
+      no_healthy_upstream: ['client'],
+      upstream_connection_failure: ['client'],
+      upstream_connection_termination: ['server'],
+      upstream_request_timeout: ['client'],
+    });
+  });
+
   it('generates the same entries for the same seed and start, and others for another seed', () => {
     const run = (seed: number) => {
       const t = new BoutiqueTraffic(seed);

@@ -48,6 +48,8 @@ export interface CallOptions {
   /** TLS between the sidecars, as the server's sidecar sees it. */
   tls?: 'none' | 'tls' | 'mtls';
   responseFlags?: Record<string, boolean>;
+  /** The server's sidecar's flags when they differ from the client's (e.g. only it saw its app reset). */
+  serverResponseFlags?: Record<string, boolean>;
   clientTiming?: Partial<Timing>;
   serverTiming?: Partial<Timing>;
 }
@@ -134,7 +136,7 @@ function commonOf(side: 'client' | 'server', client: WorkloadSpec, server: Workl
     upstream_remote_address: addr(server.ip, server.port),
     upstream_local_address: addr('127.0.0.6', 40_115),
     upstream_cluster: `inbound|${server.port}||`,
-    response_flags: o.responseFlags,
+    response_flags: o.serverResponseFlags ?? o.responseFlags,
     filter_state_objects: encoding === 'none' ? undefined : peerFilterState('downstream', client, encoding),
   };
 }

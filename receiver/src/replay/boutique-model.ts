@@ -46,10 +46,12 @@ export const PLACEMENT: Readonly<Record<string, Placement>> = {
 /**
  * How a call can fail, and what each sidecar then logs. `serverSees: false`: the request never reached
  * the server's sidecar (no endpoint, refused connection, or the client gave up first), so only the client
- * logs it, with Envoy's response flag.
+ * logs it, with Envoy's response flag. `serverFlags`: flags only the server's sidecar logs (its app reset
+ * the connection; the client's sidecar just gets the 503 it answered with).
  */
 export const FAILURES = {
   server_error: { code: 500, flags: undefined, serverSees: true, grpcStatus: '13' },
+  app_reset: { code: 503, flags: undefined, serverFlags: { upstream_connection_termination: true }, serverSees: true, grpcStatus: '14' },
   no_healthy_upstream: { code: 503, flags: { no_healthy_upstream: true }, serverSees: false, grpcStatus: '14' },
   upstream_connection_failure: { code: 503, flags: { upstream_connection_failure: true }, serverSees: false, grpcStatus: '14' },
   upstream_request_timeout: { code: 504, flags: { upstream_request_timeout: true }, serverSees: false, grpcStatus: '4' },
@@ -114,11 +116,13 @@ export const TRAFFIC: Readonly<Record<string, EdgeTraffic>> = {
   [edgeKey('frontend', 'recommendationservice')]: {
     operations: grpc('RecommendationService', ['ListRecommendations', 1]),
     perRequest: 0.45, latencyMs: { median: 3, p95: 12 },
-    failures: { rate: 0.03, kinds: ['server_error', 'upstream_connection_failure'] },
+    failures: { rate: 0.03, kinds: ['server_error', 'app_reset', 'upstream_connection_failure'] },
   },
   [edgeKey('frontend', 'shippingservice')]: {
     operations: grpc('ShippingService', ['GetQuote', 1]),
     perRequest: 0.25, latencyMs: { median: 1, p95: 3 },
+    // A rollout now and then leaves no ready endpoint for a moment.
+    failures: { rate: 0.02, kinds: ['no_healthy_upstream'] },
   },
   [edgeKey('frontend', 'checkoutservice')]: {
     operations: grpc('CheckoutService', ['PlaceOrder', 1]),
@@ -141,7 +145,7 @@ export const TRAFFIC: Readonly<Record<string, EdgeTraffic>> = {
   [edgeKey('checkoutservice', 'paymentservice')]: {
     operations: grpc('PaymentService', ['Charge', 1]),
     perRequest: 1, latencyMs: { median: 6, p95: 30 }, timeoutMs: 1000,
-    failures: { rate: 0.05, kinds: ['server_error', 'server_error', 'upstream_request_timeout'] },
+    failures: { rate: 0.05, kinds: ['server_error', 'app_reset', 'upstream_request_timeout'] },
   },
   [edgeKey('checkoutservice', 'emailservice')]: {
     operations: grpc('EmailService', ['SendOrderConfirmation', 1]),

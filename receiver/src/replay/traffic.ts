@@ -151,6 +151,7 @@ export class BoutiqueTraffic {
       serverPeerEncoding: callee.encoding,
       tls: 'mtls' as const,
       responseFlags: failure?.flags,
+      serverResponseFlags: failure && 'serverFlags' in failure ? failure.serverFlags : undefined,
       clientTiming,
       serverTiming,
     };
