@@ -11,6 +11,7 @@ import { JsonlSink } from './sinks/jsonl';
 import { MemorySink } from './sinks/memory';
 import { OapSink } from './sinks/oap';
 import type { Sink } from './sinks/sink';
+import { mountTopologyPage } from './topology-page';
 
 function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Logger): Sink {
   switch (config.sink) {
@@ -71,9 +72,11 @@ export class Receiver {
       topology: sink instanceof MemorySink ? () => sink.topology() : undefined,
       logger: logger.child({ component: 'admin' }),
     });
+    // The memory sink is the embedded one: its topology page is served wherever it runs, demo or not.
+    if (sink instanceof MemorySink) mountTopologyPage(this.admin);
   }
 
-  /** Where a later demo page mounts its handler. */
+  /** The admin HTTP server, for mounting more handlers. */
   get adminServer(): AdminServer {
     return this.admin;
   }

@@ -140,4 +140,21 @@ describe('receiver main.js as a process', function () {
     c.proc.kill('SIGINT');
     assert.equal((await c.exited).code, 0);
   });
+
+  it('serves the topology page with the memory sink, and no page with another sink', async () => {
+    const memory = run([...LOOPBACK, '--sink', 'memory']);
+    const port = (await memory.started()).adminPort;
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>[^<]*meshscope/i);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/vendor/cytoscape.min.js`)).status, 200);
+    memory.proc.kill('SIGINT');
+    assert.equal((await memory.exited).code, 0);
+
+    const jsonl = run([...LOOPBACK, '--sink', 'jsonl']);
+    const jsonlPort = (await jsonl.started()).adminPort;
+    assert.equal((await fetch(`http://127.0.0.1:${jsonlPort}/`)).status, 404);
+    jsonl.proc.kill('SIGINT');
+    assert.equal((await jsonl.exited).code, 0);
+  });
 });

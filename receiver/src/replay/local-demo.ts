@@ -4,7 +4,6 @@
 import { parseConfig } from '../config';
 import { silentLogger, type Logger } from '../log';
 import { Receiver } from '../receiver';
-import { mountTopologyPage } from '../topology-page';
 import type { DemoConfig } from './demo-config';
 import { Replayer, type ReplayStats } from './replayer';
 
@@ -32,7 +31,6 @@ export async function startLocalDemo(config: DemoConfig, logger: Logger = silent
   );
   if (parsed.help) throw new Error('unexpected --help');
   const receiver = new Receiver(parsed.config, logger.child({ component: 'receiver' }));
-  mountTopologyPage(receiver.adminServer);
   try {
     await receiver.start();
   } catch (err) {
