@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as protobuf from 'protobufjs';
 
 /** receiver/proto, found from both src/ (tsx) and dist/ (built): each sits one level under receiver/. */
 export const SKYWALKING_PROTO_DIR = path.join(__dirname, '..', 'proto');
@@ -30,11 +31,40 @@ export function meshMetricServiceDefinition(): grpc.ServiceDefinition {
   return loadSkywalkingProtos()[MESH_METRIC_SERVICE] as grpc.ServiceDefinition;
 }
 
+/**
+ * The collect request encoder the oap sink sends with: protobufjs's encoder for ServiceMeshMetrics run
+ * straight on plain objects, skipping proto-loader's per-message fromObject copy (a fifth of the sink's
+ * time in the profile). It takes the wire shape below with the two enums as their numbers
+ * (`EncodableServiceMeshMetrics`); `enumNumbers` gives those numbers from the same .proto.
+ */
+export function meshMetricsEncoder(): {
+  encode: (m: EncodableServiceMeshMetrics) => Buffer;
+  enumNumbers: { protocol: Record<HttpMeshMetricWire['protocol'], number>; detectPoint: Record<MeshMetricWireBase['detectPoint'], number> };
+} {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(SKYWALKING_PROTO_DIR, target);
+  root.loadSync(SERVICE_MESH_PROTO, { keepCase: true });
+  const type = root.lookupType('skywalking.v3.ServiceMeshMetrics');
+  const values = (name: string) => root.lookupEnum(`skywalking.v3.${name}`).values;
+  return {
+    encode: (m) => type.encode(m as unknown as protobuf.Message).finish() as Buffer,
+    enumNumbers: {
+      protocol: values('Protocol') as Record<HttpMeshMetricWire['protocol'], number>,
+      detectPoint: values('DetectPoint') as Record<MeshMetricWireBase['detectPoint'], number>,
+    },
+  };
+}
+
+/** ServiceMeshMetrics with enums as numbers, as meshMetricsEncoder's encode takes it. */
+export type EncodableServiceMeshMetrics =
+  | { httpMetrics: { metrics: (Omit<HttpMeshMetricWire, 'protocol' | 'detectPoint'> & { protocol: number; detectPoint: number })[] } }
+  | { tcpMetrics: { metrics: (Omit<TcpMeshMetricWire, 'detectPoint'> & { detectPoint: number })[] } };
+
 // ---- wire shapes (as proto-loader encodes/decodes them with the options above) ----
 
 export interface KeyStringValuePair { key: string; value: string }
 
-interface MeshMetricWireBase {
+export interface MeshMetricWireBase {
   startTime: number;
   endTime: number;
   sourceServiceName: string;

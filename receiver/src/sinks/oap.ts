@@ -21,8 +21,9 @@ import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
 import {
-  MESH_METRIC_SERVICE, meshMetricServiceDefinition,
-  type HttpMeshMetricWire, type KeyStringValuePair, type ServiceMeshMetricsWire, type TcpMeshMetricWire,
+  MESH_METRIC_SERVICE, meshMetricServiceDefinition, meshMetricsEncoder,
+  type EncodableServiceMeshMetrics, type HttpMeshMetricWire, type KeyStringValuePair, type ServiceMeshMetricsWire,
+  type TcpMeshMetricWire,
 } from '../skywalking-protos';
 import { Backpressure } from './backpressure';
 import { BoundedQueue, Capacity } from './bounded-queue';
@@ -68,7 +69,7 @@ export class OapSink implements Sink {
   private lastCallOk = false;
   private wake: (() => void) | undefined;
   /** Calls under way: their stream (to cancel on a close deadline) and their end. */
-  private readonly inFlight = new Map<grpc.ClientWritableStream<ServiceMeshMetricsWire>, Promise<void>>();
+  private readonly inFlight = new Map<grpc.ClientWritableStream<Buffer>, Promise<void>>();
   private backoff: number;
   /** No new call starts before this time (backoff after a failure). */
   private retryAt = 0;
@@ -92,13 +93,14 @@ export class OapSink implements Sink {
       'grpc.max_reconnect_backoff_ms': this.o.backoffMaxMs,
       'grpc.keepalive_time_ms': 30_000,
     });
-    this.serialize = collect.requestSerialize as (m: ServiceMeshMetricsWire) => Buffer;
     this.deserialize = collect.responseDeserialize as (b: Buffer) => unknown;
     this.client.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
     this.loop = this.run();
   }
 
-  private readonly serialize: (m: ServiceMeshMetricsWire) => Buffer;
+  /** Batches are encoded by BatchEncoder before they are written. */
+  private readonly serialize = (b: Buffer): Buffer => b;
+  private readonly encoder = new BatchEncoder();
   private readonly deserialize: (b: Buffer) => unknown;
 
   offer(metrics: readonly MeshMetric[]): number {
@@ -224,7 +226,7 @@ export class OapSink implements Sink {
   private startCall(): void {
     const batches = this.nextBatches();
     const count = batches.reduce((n, b) => n + b.metrics.length, 0);
-    let call!: grpc.ClientWritableStream<ServiceMeshMetricsWire>;
+    let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
       call = this.client.makeClientStreamRequest(
         this.path, this.serialize, this.deserialize, new grpc.Metadata(),
@@ -238,7 +240,7 @@ export class OapSink implements Sink {
       );
     });
     this.inFlight.set(call, ended);
-    for (const b of batches) call.write(toWire(b));
+    for (const b of batches) call.write(this.encoder.encode(b));
     call.end();
   }
 
@@ -277,6 +279,48 @@ export class OapSink implements Sink {
   private release(batches: Batch[]): void {
     for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.metrics.length);
     this.depthChanged();
+  }
+}
+
+/**
+ * Batches as collect request bytes, the hot half of the sink: enums as numbers and protobufjs's encoder
+ * run on plain objects (no proto-loader fromObject copy), and each instance-properties map turned into
+ * its key/value list once (analysis shares one map per workload across all its metrics).
+ */
+class BatchEncoder {
+  private readonly e = meshMetricsEncoder();
+  private readonly pairCache = new WeakMap<Record<string, string>, KeyStringValuePair[]>();
+
+  encode(b: Batch): Buffer {
+    const { protocol, detectPoint } = this.e.enumNumbers;
+    // Object literals written out field by field: spreading a shared part costs an extra object per metric.
+    const msg: EncodableServiceMeshMetrics = b.kind === 'http'
+      ? { httpMetrics: { metrics: b.metrics.map((m) => ({
+        startTime: m.startTime, endTime: m.endTime,
+        sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+        destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+        endpoint: m.endpoint, latency: m.latency, responseCode: m.responseCode, status: m.status,
+        protocol: protocol[m.protocol], detectPoint: detectPoint[m.detectPoint], tlsMode: m.tlsMode,
+        internalErrorCode: m.internalErrorCode,
+        internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+        sourceInstanceProperties: this.pairs(m.sourceInstanceProperties), destInstanceProperties: this.pairs(m.destInstanceProperties),
+      })) } }
+      : { tcpMetrics: { metrics: b.metrics.map((m) => ({
+        startTime: m.startTime, endTime: m.endTime,
+        sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+        destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+        detectPoint: detectPoint[m.detectPoint], tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
+        internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+        sourceInstanceProperties: this.pairs(m.sourceInstanceProperties), destInstanceProperties: this.pairs(m.destInstanceProperties),
+        receivedBytes: m.receivedBytes, sentBytes: m.sentBytes,
+      })) } };
+    return this.e.encode(msg);
+  }
+
+  private pairs(props: Record<string, string>): KeyStringValuePair[] {
+    let list = this.pairCache.get(props);
+    if (!list) this.pairCache.set(props, (list = pairs(props)));
+    return list;
   }
 }
 
