@@ -2,21 +2,14 @@
 // component (env of a service that runs on a VM) and the network (which ports VMs and pods must reach).
 // Facts: DESIGN.md section 4 (GoogleCloudPlatform/microservices-demo release manifests).
 
-export type WireProtocol = 'grpc' | 'http' | 'tcp';
+import { BOUTIQUE_GRAPH, type GraphService } from '../receiver/src/replay/boutique-graph';
 
-export interface BoutiqueService {
-  name: string;
+/** How a service is deployed, beyond its place in the call graph. */
+export interface BoutiqueDeployment {
   /** Image name under the release registry; `redis-cart` uses a public image instead. */
   image: { boutique: string } | { external: string };
-  /** Port the container listens on. */
-  containerPort: number;
-  /** Port of its Kubernetes Service (what callers dial); absent: no Service (loadgenerator). */
-  servicePort?: number;
-  protocol: WireProtocol;
   /** Env var its callers use for its address, e.g. PRODUCT_CATALOG_SERVICE_ADDR. */
   addressEnv?: string;
-  /** Services it calls: their addressEnv is set to `name:servicePort` in its env. */
-  calls: string[];
   /** Fixed env besides PORT and the callees' addresses. */
   env: Record<string, string>;
   resources: { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
@@ -26,44 +19,46 @@ export interface BoutiqueService {
   public?: boolean;
 }
 
+/**
+ * One Online Boutique service: its place in the call graph (name, ports, protocol, calls: from
+ * receiver/src/replay/boutique-graph.ts, which the local demo's replayer plays too, and which the
+ * receiver's own build can reach) and how the stack deploys it (below).
+ */
+export type BoutiqueService = GraphService & BoutiqueDeployment;
+
 export const BOUTIQUE_REGISTRY = 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo';
 
 const small = { cpu: '100m', memory: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' };
+const grpcService = (name: string, addressEnv: string, env: Record<string, string> = { DISABLE_PROFILER: '1' },
+  resources = small): BoutiqueDeployment => ({ image: { boutique: name }, addressEnv, env, resources, probe: { grpc: true } });
 
-export const BOUTIQUE_SERVICES: readonly BoutiqueService[] = [
-  { name: 'frontend', image: { boutique: 'frontend' }, containerPort: 8080, servicePort: 80, protocol: 'http', public: true,
-    calls: ['productcatalogservice', 'currencyservice', 'cartservice', 'recommendationservice', 'shippingservice', 'checkoutservice', 'adservice'],
-    env: { ENABLE_PROFILER: '0' }, resources: small, probe: { httpPath: '/_healthz' } },
-  { name: 'checkoutservice', image: { boutique: 'checkoutservice' }, containerPort: 5050, servicePort: 5050, protocol: 'grpc',
-    addressEnv: 'CHECKOUT_SERVICE_ADDR',
-    calls: ['productcatalogservice', 'shippingservice', 'paymentservice', 'emailservice', 'currencyservice', 'cartservice'],
-    env: {}, resources: small, probe: { grpc: true } },
-  { name: 'paymentservice', image: { boutique: 'paymentservice' }, containerPort: 50051, servicePort: 50051, protocol: 'grpc',
-    addressEnv: 'PAYMENT_SERVICE_ADDR', calls: [], env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true } },
-  { name: 'productcatalogservice', image: { boutique: 'productcatalogservice' }, containerPort: 3550, servicePort: 3550, protocol: 'grpc',
-    addressEnv: 'PRODUCT_CATALOG_SERVICE_ADDR', calls: [], env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true } },
-  { name: 'shippingservice', image: { boutique: 'shippingservice' }, containerPort: 50051, servicePort: 50051, protocol: 'grpc',
-    addressEnv: 'SHIPPING_SERVICE_ADDR', calls: [], env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true } },
-  { name: 'emailservice', image: { boutique: 'emailservice' }, containerPort: 8080, servicePort: 5000, protocol: 'grpc',
-    addressEnv: 'EMAIL_SERVICE_ADDR', calls: [], env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true } },
-  { name: 'currencyservice', image: { boutique: 'currencyservice' }, containerPort: 7000, servicePort: 7000, protocol: 'grpc',
-    addressEnv: 'CURRENCY_SERVICE_ADDR', calls: [], env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true } },
-  { name: 'cartservice', image: { boutique: 'cartservice' }, containerPort: 7070, servicePort: 7070, protocol: 'grpc',
-    addressEnv: 'CART_SERVICE_ADDR', calls: ['redis-cart'], env: {},
-    resources: { cpu: '200m', memory: '64Mi', cpuLimit: '300m', memoryLimit: '128Mi' }, probe: { grpc: true } },
-  { name: 'recommendationservice', image: { boutique: 'recommendationservice' }, containerPort: 8080, servicePort: 8080, protocol: 'grpc',
-    addressEnv: 'RECOMMENDATION_SERVICE_ADDR', calls: ['productcatalogservice'], env: { DISABLE_PROFILER: '1' },
-    resources: { cpu: '100m', memory: '220Mi', cpuLimit: '200m', memoryLimit: '450Mi' }, probe: { grpc: true } },
-  { name: 'adservice', image: { boutique: 'adservice' }, containerPort: 9555, servicePort: 9555, protocol: 'grpc',
-    addressEnv: 'AD_SERVICE_ADDR', calls: [], env: {},
-    resources: { cpu: '200m', memory: '180Mi', cpuLimit: '300m', memoryLimit: '300Mi' }, probe: { grpc: true } },
-  { name: 'redis-cart', image: { external: 'redis:alpine' }, containerPort: 6379, servicePort: 6379, protocol: 'tcp',
-    addressEnv: 'REDIS_ADDR', calls: [], env: {}, resources: { cpu: '70m', memory: '200Mi', cpuLimit: '125m', memoryLimit: '256Mi' },
-    probe: { tcp: true } },
-  { name: 'loadgenerator', image: { boutique: 'loadgenerator' }, containerPort: 8089, protocol: 'http',
-    calls: ['frontend'], env: { USERS: '10', RATE: '1' }, resources: { cpu: '300m', memory: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' },
-    probe: { none: true } },
-];
+const DEPLOYMENTS: Record<string, BoutiqueDeployment> = {
+  frontend: { image: { boutique: 'frontend' }, env: { ENABLE_PROFILER: '0' }, resources: small, probe: { httpPath: '/_healthz' }, public: true },
+  checkoutservice: grpcService('checkoutservice', 'CHECKOUT_SERVICE_ADDR', {}),
+  paymentservice: grpcService('paymentservice', 'PAYMENT_SERVICE_ADDR'),
+  productcatalogservice: grpcService('productcatalogservice', 'PRODUCT_CATALOG_SERVICE_ADDR'),
+  shippingservice: grpcService('shippingservice', 'SHIPPING_SERVICE_ADDR'),
+  emailservice: grpcService('emailservice', 'EMAIL_SERVICE_ADDR'),
+  currencyservice: grpcService('currencyservice', 'CURRENCY_SERVICE_ADDR'),
+  cartservice: grpcService('cartservice', 'CART_SERVICE_ADDR', {}, { cpu: '200m', memory: '64Mi', cpuLimit: '300m', memoryLimit: '128Mi' }),
+  recommendationservice: grpcService('recommendationservice', 'RECOMMENDATION_SERVICE_ADDR', { DISABLE_PROFILER: '1' },
+    { cpu: '100m', memory: '220Mi', cpuLimit: '200m', memoryLimit: '450Mi' }),
+  adservice: grpcService('adservice', 'AD_SERVICE_ADDR', {}, { cpu: '200m', memory: '180Mi', cpuLimit: '300m', memoryLimit: '300Mi' }),
+  'redis-cart': { image: { external: 'redis:alpine' }, addressEnv: 'REDIS_ADDR', env: {},
+    resources: { cpu: '70m', memory: '200Mi', cpuLimit: '125m', memoryLimit: '256Mi' }, probe: { tcp: true } },
+  loadgenerator: { image: { boutique: 'loadgenerator' }, env: { USERS: '10', RATE: '1' },
+    resources: { cpu: '300m', memory: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' }, probe: { none: true } },
+};
+
+for (const name of Object.keys(DEPLOYMENTS)) {
+  if (!BOUTIQUE_GRAPH.some((g) => g.name === name)) throw new Error(`deployment row "${name}" is not a service of the call graph`);
+}
+
+export const BOUTIQUE_SERVICES: readonly BoutiqueService[] = BOUTIQUE_GRAPH.map((g) => {
+  const deployment = DEPLOYMENTS[g.name];
+  if (!deployment) throw new Error(`Online Boutique service "${g.name}" of the call graph has no deployment row`);
+  return { ...g, ...deployment };
+});
 
 /** The address env var callers of `frontend` use; the loadgenerator names it FRONTEND_ADDR. */
 const FRONTEND_ADDRESS_ENV = 'FRONTEND_ADDR';

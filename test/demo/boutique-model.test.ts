@@ -1,18 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { BOUTIQUE_SERVICES } from '../../infra/boutique-catalog';
-import { BOUTIQUE_GRAPH } from '../../receiver/src/replay/boutique-graph';
 import { HYBRID_BOUTIQUE, validateModel, type BoutiqueModel } from '../../receiver/src/replay/boutique-model';
 import { Prng } from '../../receiver/src/replay/prng';
 import { BoutiqueTraffic, sidecarsOf } from '../../receiver/src/replay/traffic';
 import { VM_SERVICES } from './expected-mesh';
 
 describe('the replayer\'s model of the hybrid Online Boutique', () => {
-  it('has the call graph of infra/boutique-catalog.ts: same services, ports, protocols and calls', () => {
-    const project = (s: { name: string; containerPort: number; servicePort?: number; protocol: string; calls: readonly string[] }) =>
-      ({ name: s.name, containerPort: s.containerPort, servicePort: s.servicePort, protocol: s.protocol, calls: [...s.calls] });
-    assert.deepEqual(BOUTIQUE_GRAPH.map(project), BOUTIQUE_SERVICES.map(project));
-  });
-
   it('puts on VMs exactly the services the stack runs on VMs', () => {
     const vms = sidecarsOf(HYBRID_BOUTIQUE).filter((s) => s.workload.kind === 'vm').map((s) => s.service).sort();
     assert.deepEqual(vms, [...VM_SERVICES].sort());

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { BOUTIQUE_SERVICES, boutiqueEnv, boutiqueImage, boutiqueService } from '../../infra/boutique-catalog';
+import { BOUTIQUE_GRAPH } from '../../receiver/src/replay/boutique-graph';
 
 describe('Online Boutique catalog', () => {
   it('gives checkoutservice its PORT and the address of each of its six callees, by usual name in a pod', () => {
@@ -27,6 +28,11 @@ describe('Online Boutique catalog', () => {
   it('points the loadgenerator at the frontend Service and cartservice at redis', () => {
     assert.equal(boutiqueEnv(boutiqueService('loadgenerator')).FRONTEND_ADDR, 'frontend:80');
     assert.equal(boutiqueEnv(boutiqueService('cartservice')).REDIS_ADDR, 'redis-cart:6379');
+  });
+
+  it('deploys exactly the services of the call graph the demo replays, in its order', () => {
+    assert.deepEqual(BOUTIQUE_SERVICES.map((s) => s.name), BOUTIQUE_GRAPH.map((g) => g.name));
+    assert.deepEqual(BOUTIQUE_SERVICES.map((s) => s.calls), BOUTIQUE_GRAPH.map((g) => g.calls));
   });
 
   it('calls only services that exist and have a Service port', () => {

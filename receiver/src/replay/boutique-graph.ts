@@ -1,7 +1,6 @@
-// The Online Boutique call graph the replayer plays: who calls whom, on which ports, over which protocol.
-// The stack deploys from infra/boutique-catalog.ts; the receiver cannot import it (its build compiles
-// receiver/src only, and its image copies only that), so these rows repeat the catalog's name,
-// containerPort, servicePort, protocol and calls, and test/demo/boutique-model.test.ts keeps them equal.
+// The Online Boutique call graph: who calls whom, on which ports, over which protocol. The one copy: the
+// replayer plays it, and infra/boutique-catalog.ts adds to each row how the stack deploys it. It lives here
+// because the receiver's build and image reach only receiver/src, while infra can import from anywhere.
 
 export type GraphProtocol = 'grpc' | 'http' | 'tcp';
 
