@@ -70,7 +70,9 @@ describe('observability', () => {
     assert.equal(receiverDeployment(dev).inputs.spec.template.spec.securityContext.runAsNonRoot, true);
     assert.equal(c.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
-    assert.ok(c.resources.requests.cpu && c.resources.limits.memory);
+    assert.ok(c.resources.requests.cpu);
+    assert.equal(c.resources.limits.memory, '256Mi');
+    assert.equal(env(receiverDeployment(dev)).NODE_OPTIONS, '--max-old-space-size=128', 'V8 heap capped inside the limit');
   });
 
   it('gives pod sidecars a headless Service, so each Envoy spreads its streams over every replica', () => {
