@@ -251,7 +251,7 @@ function table(results: RunResult[], s: Settings): string {
     const dropped = rs.reduce((n, r) => n + Object.values(r.totals?.dropped ?? {}).reduce((a, b) => a + b, 0), 0);
     lines.push(`| ${MODE_LABEL[mode]} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${Number.isNaN(limit) ? '-' : `${Math.round((eps / limit) * 100)} %`} | ${lat.quantile(0.5)} ms | ${lat.quantile(0.99)} ms | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} |`);
   }
-  const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${s.runs}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
+  const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
     `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, ` +
     `receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, ` +
     `placement ${s.pin ? 'process under test on CPU 1, generator and OAP peer on CPU 0 (taskset)' : 'unpinned'}`;

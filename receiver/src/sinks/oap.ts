@@ -1,8 +1,9 @@
 // The `oap` sink: SkyWalking's ServiceMeshMetricService/collect, with our own copy of its proto.
 //
 // Delivery guarantee. Metrics wait in a bounded queue (full → dropped, reason queue_full). Up to
-// `maxCallsInFlight` collect calls run at once (one call at a time would leave the receiver idle while
-// each call's bytes crawl through HTTP/2 flow control), each carrying up to `maxBatchesPerCall` batches
+// `maxCallsInFlight` collect calls run at once, spread over `channels` connections (one call at a time,
+// or one connection, would leave the receiver idle while each call's bytes crawl through HTTP/2 flow
+// control), each carrying up to `maxBatchesPerCall` batches
 // (HTTP and TCP never share a batch). A call's batches are checked out of the queue but keep their room
 // until the call ends: with status OK they are counted forwarded and their room freed; if it fails (OAP
 // down, restarting, deadline) they go back to the head of the queue and are resent after a backoff, on
@@ -41,6 +42,8 @@ export interface OapSinkOptions {
   maxBatchesPerCall?: number;
   /** collect calls running at once. */
   maxCallsInFlight?: number;
+  /** Connections to the OAP the calls are spread over, each with its own HTTP/2 flow-control window. */
+  channels?: number;
   callTimeoutMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -58,7 +61,8 @@ export class OapSink implements Sink {
   private readonly capacity: Capacity;
   private readonly http: BoundedQueue<HttpMeshMetric>;
   private readonly tcp: BoundedQueue<TcpMeshMetric>;
-  private readonly client: grpc.Client;
+  private readonly clients: grpc.Client[];
+  private nextClient = 0;
   private readonly path: string;
   private readonly logger: Logger;
   private readonly o: Required<Omit<OapSinkOptions, 'logger'>>;
@@ -76,7 +80,7 @@ export class OapSink implements Sink {
   private readonly loop: Promise<void>;
 
   constructor(opts: OapSinkOptions) {
-    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
     this.backoff = this.o.backoffInitialMs;
     this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
@@ -87,14 +91,16 @@ export class OapSink implements Sink {
     const collect = def.collect;
     if (!collect) throw new Error(`${MESH_METRIC_SERVICE} has no collect method`);
     this.path = collect.path;
-    this.client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+    this.clients = Array.from({ length: this.o.channels }, () => new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
       // The channel's own reconnect backoff must not outwait ours (grpc's default max is 120 s).
       'grpc.initial_reconnect_backoff_ms': this.o.backoffInitialMs,
       'grpc.max_reconnect_backoff_ms': this.o.backoffMaxMs,
       'grpc.keepalive_time_ms': 30_000,
-    });
+      // A connection of its own (grpc-js would otherwise share one per address).
+      'grpc.use_local_subchannel_pool': 1,
+    }));
+    for (const c of this.clients) c.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
     this.deserialize = collect.responseDeserialize as (b: Buffer) => unknown;
-    this.client.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
     this.loop = this.run();
   }
 
@@ -137,8 +143,10 @@ export class OapSink implements Sink {
   }
 
   isReady(): boolean {
-    const state = this.client.getChannel().getConnectivityState(false);
-    return state === grpc.connectivityState.READY || (state === grpc.connectivityState.IDLE && this.lastCallOk);
+    return this.clients.some((c) => {
+      const state = c.getChannel().getConnectivityState(false);
+      return state === grpc.connectivityState.READY || (state === grpc.connectivityState.IDLE && this.lastCallOk);
+    });
   }
 
   /** Metrics still waiting (for tests and shutdown logs). */
@@ -169,7 +177,7 @@ export class OapSink implements Sink {
       this.depthChanged();
       this.logger.warn('oap sink closed with metrics undelivered', { dropped: left });
     }
-    this.client.close();
+    for (const c of this.clients) c.close();
   }
 
   private async run(): Promise<void> {
@@ -228,7 +236,8 @@ export class OapSink implements Sink {
     const count = batches.reduce((n, b) => n + b.metrics.length, 0);
     let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
-      call = this.client.makeClientStreamRequest(
+      const client = this.clients[this.nextClient++ % this.clients.length]!;
+      call = client.makeClientStreamRequest(
         this.path, this.serialize, this.deserialize, new grpc.Metadata(),
         { deadline: Date.now() + this.o.callTimeoutMs },
         (err) => {
