@@ -1,31 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DEMO_FLAGS } from '../../receiver/src/replay/demo-config';
 import type { TopologyJson } from '../../receiver/src/sinks/memory';
 import { waitFor } from '../receiver/harness';
+import { NodeChild } from '../receiver/node-child';
 
 // The built demo entry point (what `npm run demo` runs after building), as a child process on loopback.
 const DEMO = path.join(__dirname, '..', '..', 'receiver', 'dist', 'replay', 'demo.js');
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-class Demo {
-  readonly proc: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Run>;
+class Demo extends NodeChild {
   constructor(args: string[]) {
-    this.proc = spawn(process.execPath, [DEMO, ...args], { env: { PATH: process.env.PATH }, stdio: 'pipe' });
-    this.proc.stdout!.on('data', (d) => (this.stdout += d));
-    this.proc.stderr!.on('data', (d) => (this.stderr += d));
-    const killer = setTimeout(() => this.proc.kill('SIGKILL'), 20_000); // a hung child never outlives the test
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
-    }));
+    super(DEMO, args, { killAfterMs: 20_000 });
   }
   async pageUrl(): Promise<string> {
     await waitFor(() => /topology page: +http:\/\/\S+/.test(this.stdout), 'the page address on stdout', 10_000);
@@ -46,7 +33,7 @@ describe('npm run demo (receiver/dist/replay/demo.js) as a process', function ()
     if (!existsSync(DEMO)) throw new Error(`${DEMO} is missing: run \`npm run build\` first (npm test does)`);
   });
   after(() => {
-    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    for (const c of children) if (c.running) c.proc.kill('SIGKILL');
   });
 
   it('prints every flag on --help and exits 0', async () => {

@@ -1,30 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { SETTINGS } from '../../receiver/src/config';
 import { httpCall, nodeOf, pod } from '../fixtures/mesh-fixtures';
 import { FakeOap, alsClient, report, waitFor } from './harness';
+import { NodeChild } from './node-child';
 
 // The built entry point, run as a child process the way the image runs it.
 const MAIN = path.join(__dirname, '..', '..', 'receiver', 'dist', 'main.js');
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-class Child {
-  readonly proc: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Run>;
+class Child extends NodeChild {
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: 'pipe' });
-    this.proc.stdout!.on('data', (d) => (this.stdout += d));
-    this.proc.stderr!.on('data', (d) => (this.stderr += d));
-    const killer = setTimeout(() => this.proc.kill('SIGKILL'), 12_000); // a hung child never outlives the test
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
-    }));
+    super(MAIN, args, { env, killAfterMs: 12_000 });
   }
   logs(): Record<string, unknown>[] {
     return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -51,7 +38,7 @@ describe('receiver main.js as a process', function () {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
   });
   after(() => {
-    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    for (const c of children) if (c.running) c.proc.kill('SIGKILL');
   });
 
   it('prints every flag with its environment variable on --help and exits 0', async () => {
