@@ -33,6 +33,8 @@ function flags() {
       streams: { type: 'string', default: '4' }, batch: { type: 'string', default: '50' },
       'tcp-share': { type: 'string', default: '0.2' }, modes: { type: 'string', default: MODES.join(',') },
       'queue-capacity': { type: 'string', default: '50000' }, 'oap-batch-size': { type: 'string', default: '500' },
+      // The OAP peer's HTTP/2 windows: 1 MiB is grpc-java/Netty's default, what a real OAP grants.
+      'oap-peer-window': { type: 'string', default: String(1 << 20) },
       'cpu-prof': { type: 'boolean', default: false },
       /** Which BENCHMARKS.md block the table replaces (default: results, or soak for a soak run). */
       block: { type: 'string' }, 'no-write': { type: 'boolean', default: false },
@@ -56,6 +58,7 @@ function flags() {
     entries: int('entries', 1), runs: int('runs', 1), modes,
     traffic: { streams: int('streams', 1), batch: int('batch', 1), tcpShare, templates: 5 } satisfies TrafficOptions,
     queueCapacity: int('queue-capacity', 1), oapBatchSize: int('oap-batch-size', 1),
+    oapPeerWindow: int('oap-peer-window', 65_535),
     receiverNodeArgs: String(values['receiver-node-args']).split(' ').filter(Boolean),
     block: values.block as string | undefined,
     cpuProf: Boolean(values['cpu-prof']), write: !values['no-write'], pin: !values['no-pin'],
@@ -168,7 +171,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     if (mode === 'noop') {
       target = endpoint = startChild('noop-server.ts', [], testCpu);
     } else if (mode === 'oap') {
-      const peer = startChild('oap-peer.ts', [], helperCpu);
+      const peer = startChild('oap-peer.ts', ['--window', String(s.oapPeerWindow)], helperCpu);
       children.push(peer);
       const peerPort = await peer.ready;
       target = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'oap', '--oap-address', `127.0.0.1:${peerPort}`], testCpu, profArgs);
@@ -252,7 +255,7 @@ function table(results: RunResult[], s: Settings): string {
     lines.push(`| ${MODE_LABEL[mode]} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${Number.isNaN(limit) ? '-' : `${Math.round((eps / limit) * 100)} %`} | ${lat.quantile(0.5)} ms | ${lat.quantile(0.99)} ms | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} |`);
   }
   const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
-    `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, ` +
+    `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, OAP peer HTTP/2 windows ${fmt(s.oapPeerWindow)} bytes, ` +
     `receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, ` +
     `placement ${s.pin ? 'process under test on CPU 1, generator and OAP peer on CPU 0 (taskset)' : 'unpinned'}`;
   return [`Command: \`${commandLine()}\``, '', `Date: ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '', `Settings: ${settings}`, '', ...lines].join('\n');
