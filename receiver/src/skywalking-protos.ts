@@ -41,9 +41,7 @@ export function meshMetricsEncoder(): {
   encode: (m: EncodableServiceMeshMetrics) => Buffer;
   enumNumbers: { protocol: Record<HttpMeshMetricWire['protocol'], number>; detectPoint: Record<MeshMetricWireBase['detectPoint'], number> };
 } {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(SKYWALKING_PROTO_DIR, target);
-  root.loadSync(SERVICE_MESH_PROTO, { keepCase: true });
+  const root = skywalkingRoot();
   const type = root.lookupType('skywalking.v3.ServiceMeshMetrics');
   const values = (name: string) => root.lookupEnum(`skywalking.v3.${name}`).values;
   return {
@@ -52,6 +50,57 @@ export function meshMetricsEncoder(): {
       protocol: values('Protocol') as Record<HttpMeshMetricWire['protocol'], number>,
       detectPoint: values('DetectPoint') as Record<MeshMetricWireBase['detectPoint'], number>,
     },
+  };
+}
+
+let root: protobuf.Root | undefined;
+
+/** The .proto parsed by protobufjs (field names as written), once. */
+function skywalkingRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(SKYWALKING_PROTO_DIR, target);
+    root.loadSync(SERVICE_MESH_PROTO, { keepCase: true });
+  }
+  return root;
+}
+
+/**
+ * Field numbers of the collect request's messages, read from the .proto, for the oap sink's own
+ * writer: it writes the wire format directly, so its tags come from here rather than from literals.
+ */
+export function meshMetricFieldNumbers(): {
+  batch: Record<'httpMetrics' | 'tcpMetrics', number>;
+  list: Record<'metrics', number>;
+  http: Record<keyof HttpMeshMetricWire, number>;
+  tcp: Record<keyof TcpMeshMetricWire, number>;
+  pair: Record<keyof KeyStringValuePair, number>;
+} {
+  const r = skywalkingRoot();
+  const ids = <K extends string>(type: string, names: readonly K[]): Record<K, number> => {
+    const t = r.lookupType(`skywalking.v3.${type}`);
+    const out = {} as Record<K, number>;
+    for (const n of names) {
+      const field = t.fields[n];
+      if (!field) throw new Error(`skywalking.v3.${type} has no field ${n}; fields: ${Object.keys(t.fields).join(', ')}`);
+      out[n] = field.id;
+    }
+    return out;
+  };
+  const base = [
+    'startTime', 'endTime', 'sourceServiceName', 'sourceServiceInstance', 'destServiceName', 'destServiceInstance',
+    'detectPoint', 'tlsMode', 'internalErrorCode', 'internalRequestLatencyNanos', 'internalResponseLatencyNanos',
+    'sourceInstanceProperties', 'destInstanceProperties',
+  ] as const;
+  const httpList = r.lookupType('skywalking.v3.HTTPServiceMeshMetrics');
+  const tcpList = r.lookupType('skywalking.v3.TCPServiceMeshMetrics');
+  if (httpList.fields.metrics?.id !== tcpList.fields.metrics?.id) throw new Error('HTTP and TCP metric lists differ in the number of their metrics field');
+  return {
+    batch: ids('ServiceMeshMetrics', ['httpMetrics', 'tcpMetrics']),
+    list: ids('HTTPServiceMeshMetrics', ['metrics']),
+    http: ids('HTTPServiceMeshMetric', [...base, 'endpoint', 'latency', 'responseCode', 'status', 'protocol']),
+    tcp: ids('TCPServiceMeshMetric', [...base, 'receivedBytes', 'sentBytes']),
+    pair: ids('KeyStringValuePair', ['key', 'value']),
   };
 }
 

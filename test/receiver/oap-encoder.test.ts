@@ -1,0 +1,99 @@
+import { strict as assert } from 'node:assert';
+import { BatchEncoder, toWire, type Batch } from '../../receiver/src/sinks/oap';
+import { meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type ServiceMeshMetricsWire } from '../../receiver/src/skywalking-protos';
+import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
+import { httpMetric, tcpMetric } from './harness';
+
+// The oap sink writes the collect request's bytes itself (BatchEncoder). These tests hold it to the
+// .proto: what it writes must decode, with the proto as the OAP peer decodes it, to exactly the metrics
+// given, and must be the bytes protobufjs's own encoder writes for the same message.
+
+const decode = meshMetricServiceDefinition().collect!.requestDeserialize as (b: Buffer) => ServiceMeshMetricsWire;
+const reference = meshMetricsEncoder();
+
+/** protobufjs's encoding of the same batch: toWire's mapping with the enums as their numbers. */
+function referenceBytes(b: Batch): Buffer {
+  const wire = toWire(b);
+  const { protocol, detectPoint } = reference.enumNumbers;
+  const msg: EncodableServiceMeshMetrics = wire.httpMetrics
+    ? { httpMetrics: { metrics: wire.httpMetrics.metrics.map((m) => ({ ...m, protocol: protocol[m.protocol], detectPoint: detectPoint[m.detectPoint] })) } }
+    : { tcpMetrics: { metrics: wire.tcpMetrics!.metrics.map((m) => ({ ...m, detectPoint: detectPoint[m.detectPoint] })) } };
+  return reference.encode(msg);
+}
+
+/** The decoded message's metric list, next to the one expected from toWire (the sink's mapping). */
+function decodedAndExpected(b: Batch, bytes: Buffer): [unknown, unknown] {
+  const got = decode(bytes);
+  const want = toWire(b);
+  return b.kind === 'http' ? [got.httpMetrics?.metrics, want.httpMetrics!.metrics] : [got.tcpMetrics?.metrics, want.tcpMetrics!.metrics];
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+const shared = { namespace: 'default', cluster: 'gke-1', platform: 'kubernetes' };
+
+const CASES: { name: string; batch: Batch }[] = [
+  { name: 'an HTTP metric with every field set', batch: { kind: 'http', metrics: [httpMetric({
+    endpoint: '/cart?id=42', latency: 250, responseCode: 503, status: false, protocol: 'HTTP', detectPoint: 'server',
+    tlsMode: 'NONE', internalErrorCode: 'upstream_connection_failure', internalRequestLatencyNanos: 1_500_000,
+    internalResponseLatencyNanos: 2_700_000, sourceInstanceProperties: shared, destInstanceProperties: { platform: 'vm', zone: 'europe-west1-b' },
+  })] } },
+  { name: 'a TCP metric with every field set', batch: { kind: 'tcp', metrics: [tcpMetric({
+    detectPoint: 'proxy', tlsMode: 'TLS', internalErrorCode: 'stream_idle_timeout', internalRequestLatencyNanos: 9,
+    internalResponseLatencyNanos: 11, sourceInstanceProperties: shared, destInstanceProperties: { platform: 'unknown' },
+  })] } },
+  { name: 'empty strings, zeros and empty property lists', batch: { kind: 'http', metrics: [httpMetric({
+    startTime: 0, endTime: 0, sourceServiceName: '', sourceServiceInstance: '', destServiceName: '', destServiceInstance: '',
+    endpoint: '', latency: 0, responseCode: 0, status: false, protocol: 'HTTP', detectPoint: 'client', internalErrorCode: '',
+    sourceInstanceProperties: {}, destInstanceProperties: {},
+  })] } },
+  { name: 'the largest numbers each field carries here (int64 up to 2^53 - 1, int32 up to 2^31 - 1)', batch: { kind: 'tcp', metrics: [tcpMetric({
+    startTime: Number.MAX_SAFE_INTEGER, endTime: Number.MAX_SAFE_INTEGER - 1, internalRequestLatencyNanos: 2 ** 40 + 3,
+    internalResponseLatencyNanos: 2 ** 32, receivedBytes: 2 ** 31, sentBytes: 5_000_000_000_123,
+  })] } },
+  { name: 'HTTP int32 fields at their limits, negative included', batch: { kind: 'http', metrics: [
+    httpMetric({ latency: INT32_MAX, responseCode: INT32_MAX }), httpMetric({ latency: -1, responseCode: -(2 ** 31) }),
+  ] } },
+  { name: 'multi-byte UTF-8 in names, endpoint and properties', batch: { kind: 'http', metrics: [httpMetric({
+    sourceServiceName: 'kasse-ü.default', destServiceInstance: '服务-0.默认', endpoint: '/emoji/😀',
+    sourceInstanceProperties: { 'clé': 'välue', 'κλειδί': '' },
+  })] } },
+  { name: 'a batch where pairs, endpoints and property maps repeat and differ', batch: { kind: 'http', metrics: Array.from({ length: 40 }, (_, i) => httpMetric({
+    startTime: 1_700_000_000_000 + i, sourceServiceInstance: `frontend-${i % 3}.default`, endpoint: `/path/${i % 5}`,
+    detectPoint: i % 2 ? 'server' : 'client', sourceInstanceProperties: i % 4 ? shared : { platform: 'vm' }, latency: 1 + i,
+  })) } },
+];
+
+describe('the oap sink\'s collect request encoder', () => {
+  for (const c of CASES) {
+    it(`writes ${c.name} so that it decodes to exactly those metrics`, () => {
+      const [got, want] = decodedAndExpected(c.batch, new BatchEncoder().encode(c.batch));
+      assert.deepStrictEqual(got, want);
+    });
+    it(`writes ${c.name} as the same bytes as protobufjs's encoder`, () => {
+      assert.deepStrictEqual(new BatchEncoder().encode(c.batch), referenceBytes(c.batch));
+    });
+  }
+
+  it('writes the same bytes again from its caches for metrics it has seen', () => {
+    const encoder = new BatchEncoder();
+    const batch = CASES.at(-1)!.batch;
+    const first = encoder.encode(batch);
+    assert.deepStrictEqual(encoder.encode(batch), first);
+  });
+
+  it('stays correct after its bounded caches start over (more distinct names and endpoints than they hold)', () => {
+    const encoder = new BatchEncoder();
+    for (let round = 0; round < 25; round++) {
+      const metrics: (HttpMeshMetric | TcpMeshMetric)[] = Array.from({ length: 500 }, (_, i) => httpMetric({
+        endpoint: `/orders/${round * 500 + i}`, destServiceInstance: `pod-${round * 500 + i}.default`,
+      }));
+      const batch = { kind: 'http', metrics } as Batch;
+      assert.deepStrictEqual(encoder.encode(batch), referenceBytes(batch), `round ${round}`);
+    }
+  });
+
+  it('writes HTTP and TCP batches alternately with one encoder, each as protobufjs does', () => {
+    const encoder = new BatchEncoder();
+    for (const c of [...CASES, ...CASES]) assert.deepStrictEqual(encoder.encode(c.batch), referenceBytes(c.batch), c.name);
+  });
+});
