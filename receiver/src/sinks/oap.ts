@@ -55,12 +55,15 @@ const PERMANENT = new Set<grpc.status>([
 ]);
 
 export type Batch = { kind: 'http'; metrics: HttpMeshMetric[] } | { kind: 'tcp'; metrics: TcpMeshMetric[] };
+/** A batch as the sink queues it: each metric already encoded as its list element. */
+type EncodedBatch = { kind: Batch['kind']; elements: Buffer[] };
 
 export class OapSink implements Sink {
   readonly name = 'oap' as const;
   private readonly capacity: Capacity;
-  private readonly http: BoundedQueue<HttpMeshMetric>;
-  private readonly tcp: BoundedQueue<TcpMeshMetric>;
+  /** Metrics queue as their encoded list elements: bytes, not objects that would live long enough to be promoted. */
+  private readonly http: BoundedQueue<Buffer>;
+  private readonly tcp: BoundedQueue<Buffer>;
   private readonly clients: grpc.Client[];
   private nextClient = 0;
   private readonly path: string;
@@ -104,7 +107,7 @@ export class OapSink implements Sink {
     this.loop = this.run();
   }
 
-  /** Batches are encoded by BatchEncoder before they are written. */
+  /** Metrics are encoded by BatchEncoder as they are offered; calls write its frames of them. */
   private readonly serialize = (b: Buffer): Buffer => b;
   private readonly encoder = new BatchEncoder();
   private readonly deserialize: (b: Buffer) => unknown;
@@ -116,12 +119,17 @@ export class OapSink implements Sink {
     }
     const wasEmpty = this.pending() === 0;
     let accepted = 0;
-    // Metrics of one message are nearly always one kind: split only when needed.
-    const httpPart: HttpMeshMetric[] = [];
-    const tcpPart: TcpMeshMetric[] = [];
+    // Encoded now, and only what fits (HTTP first, as the queues take them): the rest is dropped.
+    let httpCount = 0;
+    for (const m of metrics) if (m.kind === 'http') httpCount++;
+    let httpRoom = Math.min(httpCount, this.capacity.free);
+    let tcpRoom = Math.min(metrics.length - httpCount, this.capacity.free - httpRoom);
+    const httpPart: Buffer[] = [];
+    const tcpPart: Buffer[] = [];
     for (const m of metrics) {
-      if (m.kind === 'http') httpPart.push(m);
-      else tcpPart.push(m);
+      if (m.kind === 'http') {
+        if (httpRoom-- > 0) httpPart.push(this.encoder.element(m));
+      } else if (tcpRoom-- > 0) tcpPart.push(this.encoder.element(m));
     }
     if (httpPart.length) accepted += this.http.push(httpPart);
     if (tcpPart.length) accepted += this.tcp.push(tcpPart);
@@ -218,13 +226,13 @@ export class OapSink implements Sink {
   }
 
   /** The next batches, HTTP and TCP in turn, checked out of their queues. */
-  private nextBatches(): Batch[] {
-    const batches: Batch[] = [];
+  private nextBatches(): EncodedBatch[] {
+    const batches: EncodedBatch[] = [];
     while (batches.length < this.o.maxBatchesPerCall) {
       const before = batches.length;
-      if (this.http.length > 0) batches.push({ kind: 'http', metrics: this.http.checkout(this.o.batchSize) });
+      if (this.http.length > 0) batches.push({ kind: 'http', elements: this.http.checkout(this.o.batchSize) });
       if (this.tcp.length > 0 && batches.length < this.o.maxBatchesPerCall) {
-        batches.push({ kind: 'tcp', metrics: this.tcp.checkout(this.o.batchSize) });
+        batches.push({ kind: 'tcp', elements: this.tcp.checkout(this.o.batchSize) });
       }
       if (batches.length === before) break;
     }
@@ -233,7 +241,7 @@ export class OapSink implements Sink {
 
   private startCall(): void {
     const batches = this.nextBatches();
-    const count = batches.reduce((n, b) => n + b.metrics.length, 0);
+    const count = batches.reduce((n, b) => n + b.elements.length, 0);
     let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
       const client = this.clients[this.nextClient++ % this.clients.length]!;
@@ -249,11 +257,11 @@ export class OapSink implements Sink {
       );
     });
     this.inFlight.set(call, ended);
-    for (const b of batches) call.write(this.encoder.encode(b));
+    for (const b of batches) call.write(this.encoder.frame(b.kind, b.elements));
     call.end();
   }
 
-  private callEnded(batches: Batch[], count: number, err: grpc.ServiceError | null): void {
+  private callEnded(batches: EncodedBatch[], count: number, err: grpc.ServiceError | null): void {
     if (!err) {
       this.release(batches);
       this.o.stats.forwarded(count);
@@ -270,8 +278,8 @@ export class OapSink implements Sink {
     }
     // Back at the head, in their order, to be resent as soon as the backoff allows.
     for (const b of [...batches].reverse()) {
-      if (b.kind === 'http') this.http.putBack(b.metrics);
-      else this.tcp.putBack(b.metrics);
+      if (b.kind === 'http') this.http.putBack(b.elements);
+      else this.tcp.putBack(b.elements);
     }
     this.oldestQueuedAt = 0;
     this.o.stats.deliveryFailed();
@@ -285,8 +293,8 @@ export class OapSink implements Sink {
     }
   }
 
-  private release(batches: Batch[]): void {
-    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.metrics.length);
+  private release(batches: EncodedBatch[]): void {
+    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.elements.length);
     this.depthChanged();
   }
 }
@@ -299,7 +307,8 @@ export class OapSink implements Sink {
  * that; UTF-8 string writes were the largest part of the sink's time with protobufjs. The bytes are those
  * protobufjs writes for the same message (every scalar written, even zero or empty; empty lists not at
  * all): test/receiver/oap-encoder.test.ts holds the two encoders together and decodes the result.
- * Two passes: sizes first, then one Buffer of exactly the right length.
+ * Each metric is sized first, then written into a Buffer of exactly that length; a batch is a header
+ * and a copy of its metrics' bytes.
  */
 export class BatchEncoder {
   private readonly f = meshMetricFieldNumbers();
@@ -311,9 +320,9 @@ export class BatchEncoder {
   private readonly strings = new Map<number, Map<string, Buffer>>();
   /** An instance-properties map as its repeated field, by field number (analysis shares one map per workload). */
   private readonly props = new Map<number, WeakMap<Record<string, string>, Buffer>>();
-  /** Per metric of the batch being encoded: its body length and its cached pieces (reused between batches). */
-  private lengths: number[] = [];
-  private pieces: Buffer[] = [];
+  /** The cached pieces of the metric being encoded (see sizeHttp). */
+  private readonly pieces: Buffer[] = [];
+  private readonly listTag = tag(this.f.list.metrics, LEN);
 
   constructor() {
     for (const name of NAME_FIELDS) {
@@ -323,28 +332,34 @@ export class BatchEncoder {
     }
   }
 
+  /** One batch as a ServiceMeshMetrics message. */
   encode(b: Batch): Buffer {
-    const ms = b.metrics;
-    const lengths = this.lengths;
-    const pieces = this.pieces;
-    const listTag = tag(this.f.list.metrics, LEN);
+    return this.frame(b.kind, b.metrics.map((m) => this.element(m)));
+  }
+
+  /**
+   * One metric as an element of its list (HTTPServiceMeshMetrics/TCPServiceMeshMetrics field 1: tag,
+   * length, body). The sink queues these bytes rather than the metric objects (see offer).
+   */
+  element(m: MeshMetric): Buffer {
+    const listTag = this.listTag;
+    const n = m.kind === 'http' ? this.sizeHttp(m, 0) : this.sizeTcp(m, 0);
+    const out = Buffer.allocUnsafe(varintSize(listTag) + varintSize(n) + n);
+    const pos = writeVarint(out, writeVarint(out, 0, listTag), n);
+    const end = m.kind === 'http' ? this.writeHttp(out, pos, m, 0) : this.writeTcp(out, pos, m, 0);
+    if (end !== out.length) throw new Error(`BatchEncoder wrote ${end} bytes, sized ${out.length}`);
+    return out;
+  }
+
+  /** List elements of one kind as one ServiceMeshMetrics message. */
+  frame(kind: Batch['kind'], elements: readonly Buffer[]): Buffer {
     let listLength = 0;
-    for (let i = 0; i < ms.length; i++) {
-      const n = b.kind === 'http' ? this.sizeHttp(ms[i] as HttpMeshMetric, i * PIECES) : this.sizeTcp(ms[i] as TcpMeshMetric, i * PIECES);
-      lengths[i] = n;
-      listLength += varintSize(listTag) + varintSize(n) + n;
-    }
-    const batchTag = tag(b.kind === 'http' ? this.f.batch.httpMetrics : this.f.batch.tcpMetrics, LEN);
+    for (const e of elements) listLength += e.length;
+    const batchTag = tag(kind === 'http' ? this.f.batch.httpMetrics : this.f.batch.tcpMetrics, LEN);
     const out = Buffer.allocUnsafe(varintSize(batchTag) + varintSize(listLength) + listLength);
     let pos = writeVarint(out, 0, batchTag);
     pos = writeVarint(out, pos, listLength);
-    for (let i = 0; i < ms.length; i++) {
-      pos = writeVarint(out, pos, listTag);
-      pos = writeVarint(out, pos, lengths[i]!);
-      pos = b.kind === 'http' ? this.writeHttp(out, pos, ms[i] as HttpMeshMetric, i * PIECES) : this.writeTcp(out, pos, ms[i] as TcpMeshMetric, i * PIECES);
-    }
-    if (pos !== out.length) throw new Error(`BatchEncoder wrote ${pos} bytes, sized ${out.length}`);
-    pieces.fill(EMPTY, 0, ms.length * PIECES); // holds no piece a cache has since let go
+    for (const e of elements) pos = copy(out, pos, e);
     return out;
   }
 
@@ -470,8 +485,6 @@ export class BatchEncoder {
 }
 
 const NAME_FIELDS = ['sourceServiceName', 'sourceServiceInstance', 'destServiceName', 'destServiceInstance'] as const;
-/** Cached pieces per metric (see sizeHttp). */
-const PIECES = 6;
 /** Entries per string cache before it starts over. */
 const MAX_CACHED = 10_000;
 const EMPTY = Buffer.alloc(0);
