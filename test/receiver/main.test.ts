@@ -11,13 +11,13 @@ const MAIN = path.join(__dirname, '..', '..', 'receiver', 'dist', 'main.js');
 
 class Child extends NodeChild {
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    super(MAIN, args, { env, killAfterMs: 12_000 });
+    super(MAIN, args, { env, killAfterMs: 18_000 });
   }
   logs(): Record<string, unknown>[] {
     return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
   async started(): Promise<{ grpcPort: number; adminPort: number }> {
-    await waitFor(() => this.logs().some((l) => l.msg === 'receiver started'), 'the started log line', 8000);
+    await waitFor(() => this.logs().some((l) => l.msg === 'receiver started'), 'the started log line', 12_000);
     const line = this.logs().find((l) => l.msg === 'receiver started')!;
     return { grpcPort: line.grpcPort as number, adminPort: line.adminPort as number };
   }
