@@ -1,12 +1,52 @@
 import { strict as assert } from 'node:assert';
-import { BatchEncoder, toWire, type Batch } from '../../receiver/src/sinks/oap';
-import { meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type ServiceMeshMetricsWire } from '../../receiver/src/skywalking-protos';
+import { BatchEncoder, type Batch } from '../../receiver/src/sinks/oap';
+import {
+  meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type HttpMeshMetricWire, type KeyStringValuePair,
+  type ServiceMeshMetricsWire, type TcpMeshMetricWire,
+} from '../../receiver/src/skywalking-protos';
 import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
 import { httpMetric, tcpMetric } from './harness';
 
 // The oap sink writes the collect request's bytes itself (BatchEncoder). These tests hold it to the
 // .proto: what it writes must decode, with the proto as the OAP peer decodes it, to exactly the metrics
 // given, and must be the bytes protobufjs's own encoder writes for the same message.
+
+function pairs(props: Record<string, string>): KeyStringValuePair[] {
+  const out: KeyStringValuePair[] = [];
+  for (const key in props) out.push({ key, value: props[key]! });
+  return out;
+}
+
+function httpWire(m: HttpMeshMetric): HttpMeshMetricWire {
+  return {
+    startTime: m.startTime, endTime: m.endTime,
+    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+    endpoint: m.endpoint, latency: m.latency, responseCode: m.responseCode, status: m.status,
+    protocol: m.protocol, detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
+    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
+  };
+}
+
+function tcpWire(m: TcpMeshMetric): TcpMeshMetricWire {
+  return {
+    startTime: m.startTime, endTime: m.endTime,
+    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
+    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
+    detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
+    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
+    receivedBytes: m.receivedBytes, sentBytes: m.sentBytes,
+  };
+}
+
+/** The mapping the encoder must implement, spelled out field by field: one ServiceMeshMetrics message. */
+function toWire(b: Batch): ServiceMeshMetricsWire {
+  return b.kind === 'http'
+    ? { httpMetrics: { metrics: b.metrics.map(httpWire) } }
+    : { tcpMetrics: { metrics: b.metrics.map(tcpWire) } };
+}
 
 const decode = meshMetricServiceDefinition().collect!.requestDeserialize as (b: Buffer) => ServiceMeshMetricsWire;
 const reference = meshMetricsEncoder();

@@ -23,8 +23,6 @@ import type { SinkStats } from '../metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
 import {
   MESH_METRIC_SERVICE, meshMetricFieldNumbers, meshMetricServiceDefinition, meshMetricsEncoder,
-  type HttpMeshMetricWire, type KeyStringValuePair, type ServiceMeshMetricsWire,
-  type TcpMeshMetricWire,
 } from '../skywalking-protos';
 import { Backpressure } from './backpressure';
 import { BoundedQueue, Capacity } from './bounded-queue';
@@ -544,41 +542,4 @@ function writeVarintField(out: Buffer, pos: number, field: number, n: number): n
 function copy(out: Buffer, pos: number, piece: Buffer): number {
   out.set(piece, pos);
   return pos + piece.length;
-}
-
-function pairs(props: Record<string, string>): KeyStringValuePair[] {
-  const out: KeyStringValuePair[] = [];
-  for (const key in props) out.push({ key, value: props[key]! });
-  return out;
-}
-
-function httpWire(m: HttpMeshMetric): HttpMeshMetricWire {
-  return {
-    startTime: m.startTime, endTime: m.endTime,
-    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
-    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
-    endpoint: m.endpoint, latency: m.latency, responseCode: m.responseCode, status: m.status,
-    protocol: m.protocol, detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
-    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
-    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
-  };
-}
-
-function tcpWire(m: TcpMeshMetric): TcpMeshMetricWire {
-  return {
-    startTime: m.startTime, endTime: m.endTime,
-    sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
-    destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
-    detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
-    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
-    sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
-    receivedBytes: m.receivedBytes, sentBytes: m.sentBytes,
-  };
-}
-
-/** One ServiceMeshMetrics message, exported for tests that check the mapping field by field. */
-export function toWire(b: Batch): ServiceMeshMetricsWire {
-  return b.kind === 'http'
-    ? { httpMetrics: { metrics: b.metrics.map(httpWire) } }
-    : { tcpMetrics: { metrics: b.metrics.map(tcpWire) } };
 }
