@@ -212,7 +212,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   const ver = r.object('meshscope:versions');
   r.known('meshscope:versions', ver, ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique']);
   const versions = {
-    istio: r.string('meshscope:versions.istio', ver.istio, SEMVER, 'allowed: an Istio release X.Y.Z, 1.24.0 or later', '1.31.0'),
+    istio: r.string('meshscope:versions.istio', ver.istio, SEMVER, 'allowed: an Istio release X.Y.Z, 1.24.0 or later', '1.30.3'),
     skywalking: r.string('meshscope:versions.skywalking', ver.skywalking, SEMVER, 'allowed: an Apache SkyWalking OAP release X.Y.Z', '10.4.0'),
     skywalkingChart: r.string('meshscope:versions.skywalkingChart', ver.skywalkingChart, SEMVER, 'allowed: an apache/skywalking-helm chart release X.Y.Z', '4.9.0'),
     onlineBoutique: r.string('meshscope:versions.onlineBoutique', ver.onlineBoutique, BOUTIQUE_VERSION, 'allowed: an Online Boutique release tag vX.Y.Z', 'v0.10.6'),

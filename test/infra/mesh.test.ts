@@ -69,7 +69,7 @@ describe('mesh', () => {
     const run = dev;
     for (const chart of ['base', 'istiod', 'gateway']) {
       const r = release(run, chart);
-      assert.equal(r.inputs.version, '1.31.0');
+      assert.equal(r.inputs.version, '1.30.3');
       assert.equal(r.inputs.repositoryOpts.repo, 'https://istio-release.storage.googleapis.com/charts');
       assert.equal(r.inputs.namespace, 'istio-system');
     }

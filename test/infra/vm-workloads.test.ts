@@ -82,7 +82,7 @@ describe('VM workloads', () => {
     assert.equal(md[metadataKeys.clusterEndpoint], cluster.state.endpoint);
     assert.equal(md[metadataKeys.clusterCaCert], MOCK_CLUSTER_CA_PEM);
     assert.equal(md[metadataKeys.eastWestGatewayIp], dev.outputs.eastwestGatewayIp);
-    assert.equal(md[metadataKeys.istioVersion], '1.31.0');
+    assert.equal(md[metadataKeys.istioVersion], '1.30.3');
     assert.equal(md[metadataKeys.workloadImage], 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/checkoutservice:v0.10.6');
     const mesh = parse(md[metadataKeys.meshConfig]);
     assert.equal(mesh.defaultConfig.envoyAccessLogService.address, dev.outputs.receiverInternalAddress);
