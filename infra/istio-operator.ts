@@ -81,18 +81,16 @@ export function istioOperator(s: MeshSettings): IstioOperator {
         enableEnvoyAccessLogService: true,
         defaultConfig: {
           envoyAccessLogService: { address: s.alsAddress },
-          // DNS capture lets VM workloads resolve cluster services without dnsmasq.
-          proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' },
+          // DNS capture lets VM workloads resolve cluster services without dnsmasq. (Address auto-allocation
+          // is istiod's since 1.25, PILOT_ENABLE_IP_AUTOALLOCATE on by default; the proxy-side
+          // ISTIO_META_DNS_AUTO_ALLOCATE is deprecated.)
+          proxyMetadata: { ISTIO_META_DNS_CAPTURE: 'true' },
         },
       },
       values: {
         global: { meshID: s.meshId, multiCluster: { clusterName: s.clusterName }, network: s.network },
-        pilot: {
-          env: {
-            PILOT_ENABLE_WORKLOAD_ENTRY_AUTOREGISTRATION: 'true',
-            PILOT_ENABLE_WORKLOAD_ENTRY_HEALTHCHECKS: 'true',
-          },
-        },
+        // WorkloadEntry auto-registration and health checks are istiod's defaults; nothing to turn on.
+        pilot: { env: {} },
       },
       components: {
         ingressGateways: [{
@@ -125,19 +123,30 @@ export function chartValues(iop: IstioOperator): IstioChartValues {
   const { global, pilot } = iop.spec.values;
   const gw = iop.spec.components.ingressGateways.find((g) => g.name === EASTWEST_GATEWAY_NAME && g.enabled);
   if (!gw) throw new Error(`IstioOperator has no enabled ingress gateway named ${EASTWEST_GATEWAY_NAME}`);
+  // The gateway chart turns `networkGateway` into the network label, the requested-network-view env and
+  // the four east-west ports (its networkGatewayPorts); the IstioOperator spells them out for istioctl,
+  // whose gateway template derives nothing. Passing them again would duplicate the label and the env.
+  const derivedEnv = new Set(['ISTIO_META_REQUESTED_NETWORK_VIEW']);
+  const derivedLabels = new Set(['topology.istio.io/network']);
+  const chartPorts = [15021, 15443, ISTIOD_XDS_PORT, ISTIOD_WEBHOOK_PORT];
+  const ports = gw.k8s.service.ports.map((p) => p.port);
+  if (ports.join() !== chartPorts.join() || gw.k8s.service.ports.some((p) => p.port !== p.targetPort)) {
+    throw new Error(`east-west gateway ports ${ports.join(', ')} differ from the gateway chart's network-gateway ports ${chartPorts.join(', ')}`);
+  }
+  const env = Object.fromEntries(gw.k8s.env.filter((e) => !derivedEnv.has(e.name)).map((e) => [e.name, e.value]));
   return {
-    base: { global },
-    istiod: { ...pilot, meshConfig: iop.spec.meshConfig, global },
+    // The base chart (CRDs, the default-revision webhook) reads none of the mesh's global settings.
+    base: {},
+    istiod: { ...(Object.keys(pilot.env).length ? pilot : {}), meshConfig: iop.spec.meshConfig, global },
     eastwest: {
       name: gw.name,
-      labels: gw.label,
-      env: Object.fromEntries(gw.k8s.env.map((e) => [e.name, e.value])),
+      labels: Object.fromEntries(Object.entries(gw.label).filter(([k]) => !derivedLabels.has(k))),
+      ...(Object.keys(env).length ? { env } : {}),
       networkGateway: global.network,
       service: {
         type: gw.k8s.service.type,
         loadBalancerIP: gw.k8s.service.loadBalancerIP,
         annotations: gw.k8s.serviceAnnotations,
-        ports: gw.k8s.service.ports.map((p) => ({ ...p, protocol: 'TCP' })),
       },
       global,
     },

@@ -6,14 +6,24 @@ import * as dockerBuild from '@pulumi/docker-build';
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { AlsTarget, OapStorage } from './config';
+import { SKYWALKING_RELEASES, helmSource } from './charts';
+import { AlsTarget } from './config';
 import { GKE_INTERNAL_LB_ANNOTATION } from './istio-operator';
 import { stackPrefix } from './naming';
 import { RECEIVER_ADMIN_PORT, RECEIVER_ALS_PORT } from './ports';
 
 export const OBSERVABILITY_NAMESPACE = 'skywalking';
-export const SKYWALKING_CHART = 'oci://registry-1.docker.io/apache/skywalking-helm';
 export const SKYWALKING_RELEASE = 'skywalking';
+/** The chart names its objects `<fullname>-<component>`; we set the fullname, so names are known here. The
+ * chart's default would be `<release>-skywalking-helm`, since the release name does not contain the chart's. */
+const SKYWALKING_FULLNAME = 'skywalking';
+const BANYANDB_FULLNAME = 'skywalking-banyandb';
+export const SKYWALKING_NAMES = {
+  oapService: `${SKYWALKING_FULLNAME}-oap`,
+  uiService: `${SKYWALKING_FULLNAME}-ui`,
+  /** The labels the chart puts on OAP pods (its `skywalking.oap.labels`). */
+  oapSelector: { app: SKYWALKING_RELEASE, release: SKYWALKING_RELEASE, component: 'oap' },
+} as const;
 /** OAP's gRPC port (also its ALS and service-mesh receiver port). */
 export const OAP_GRPC_PORT = 11800;
 export const RECEIVER_NAME = 'meshscope-receiver';
@@ -31,11 +41,42 @@ export interface ObservabilityArgs {
   skywalkingVersion: string;
   skywalkingChartVersion: string;
   oapReplicas: number;
-  oapStorage: OapStorage;
   alsTarget: AlsTarget;
   receiverReplicas: number;
   receiverMaxReplicas: number;
   labels: Record<string, string>;
+}
+
+/**
+ * Values for the SkyWalking chart. Storage is BanyanDB, the chart's own subchart: standalone with one OAP,
+ * and the subchart's cluster mode (liaison + data nodes) when OAP is replicated, so storage is not the one
+ * pod the OAP replicas were meant to stop depending on.
+ */
+export function skywalkingValues(a: { skywalkingVersion: string; banyandbVersion: string; oapReplicas: number; alsTarget: AlsTarget }): Record<string, unknown> {
+  const clustered = a.oapReplicas > 1;
+  return {
+    fullnameOverride: SKYWALKING_FULLNAME,
+    oap: {
+      image: { tag: a.skywalkingVersion },
+      replicas: a.oapReplicas,
+      storageType: 'banyandb',
+      // The chart runs OAP in its Kubernetes cluster mode, so replicas > 1 form one OAP cluster.
+      antiAffinity: clustered ? 'hard' : 'soft',
+      env: oapEnv(a.alsTarget),
+    },
+    ui: { image: { tag: a.skywalkingVersion } },
+    // The published chart also carries Elasticsearch and PostgreSQL subcharts, Elasticsearch on by default.
+    elasticsearch: { enabled: false },
+    postgresql: { enabled: false },
+    banyandb: {
+      enabled: true,
+      fullnameOverride: BANYANDB_FULLNAME,
+      image: { tag: a.banyandbVersion },
+      standalone: { enabled: !clustered },
+      // Cluster mode's defaults: two liaison and two data nodes, found by DNS, schema kept in BanyanDB itself (no etcd).
+      cluster: { enabled: clustered },
+    },
+  };
 }
 
 /** OAP analyses ALS itself only when sidecars send to it (als.target = oap); else our receiver does. */
@@ -67,32 +108,23 @@ export class Observability extends pulumi.ComponentResource {
     const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: OBSERVABILITY_NAMESPACE } }, child);
     this.namespace = ns.metadata.name;
 
+    const sw = SKYWALKING_RELEASES[args.skywalkingChartVersion];
+    if (!sw) throw new Error(`SkyWalking chart ${args.skywalkingChartVersion} is not pinned in infra/charts.ts`);
     const skywalking = new k8s.helm.v3.Release(`${name}-skywalking`, {
       name: SKYWALKING_RELEASE,
-      chart: SKYWALKING_CHART,
-      version: args.skywalkingChartVersion,
+      ...helmSource(sw.chart),
       namespace: this.namespace,
-      values: {
-        oap: {
-          image: { tag: args.skywalkingVersion },
-          replicas: args.oapReplicas,
-          storageType: args.oapStorage,
-          // The chart runs OAP in its Kubernetes cluster mode, so replicas > 1 form one OAP cluster.
-          antiAffinity: args.oapReplicas > 1 ? 'hard' : 'soft',
-          env: oapEnv(args.alsTarget),
-        },
-        ui: { image: { tag: args.skywalkingVersion } },
-        elasticsearch: { enabled: args.oapStorage === 'elasticsearch' },
-        postgresql: { enabled: args.oapStorage === 'postgresql' },
-        banyandb: { enabled: args.oapStorage === 'banyandb', standalone: { enabled: true } },
-      },
-      atomic: true,
+      values: skywalkingValues({ ...args, banyandbVersion: sw.banyandbVersion }),
+      // No wait: the chart creates OAP's storage schema in a post-install hook (oap-init) while OAP itself
+      // runs `no-init` and waits for that schema, and Helm runs post-install hooks only after its wait. So
+      // Helm must not wait for readiness (and `atomic` would turn waiting back on); it still waits for the
+      // hook Job to finish, and the receiver's Deployment below becomes ready only once OAP serves.
+      skipAwait: true,
       timeout: 900,
     }, child);
 
-    const oapSelector = { app: 'skywalking', release: SKYWALKING_RELEASE, component: 'oap' };
     const oapService = k8s.core.v1.Service.get(`${name}-oap`,
-      pulumi.interpolate`${this.namespace}/${skywalking.status.name}-oap`, { ...child, dependsOn: [skywalking] });
+      pulumi.interpolate`${this.namespace}/${SKYWALKING_NAMES.oapService}`, { ...child, dependsOn: [skywalking] });
     this.oapAddress = pulumi.interpolate`${oapService.metadata.name}.${oapService.metadata.namespace}.svc.cluster.local:${OAP_GRPC_PORT}`;
 
     // The receiver image, built from this repository and pushed to the stack's registry.
@@ -123,7 +155,7 @@ export class Observability extends pulumi.ComponentResource {
     const receiver = new k8s.apps.v1.Deployment(`${name}-receiver`, {
       metadata: { name: RECEIVER_NAME, namespace: this.namespace, labels: receiverLabels },
       spec: {
-        replicas: args.receiverReplicas,
+        // No `replicas`: the HPA below owns the count; a value here would fight it on every update.
         selector: { matchLabels: receiverLabels },
         template: {
           metadata: { labels: receiverLabels },
@@ -216,13 +248,13 @@ export class Observability extends pulumi.ComponentResource {
 
     if (args.alsTarget === 'oap') {
       this.alsAddressForPods = this.oapAddress;
-      this.alsAddressForVms = internalLb('oap', oapSelector, OAP_GRPC_PORT);
+      this.alsAddressForVms = internalLb('oap', SKYWALKING_NAMES.oapSelector, OAP_GRPC_PORT);
     } else {
       this.alsAddressForPods = this.receiverInClusterAddress;
       this.alsAddressForVms = this.receiverInternalAddress;
     }
 
-    this.uiPortForwardCommand = pulumi.interpolate`kubectl -n ${this.namespace} port-forward svc/${skywalking.status.name}-ui 8080:80  # then open http://localhost:8080`;
+    this.uiPortForwardCommand = pulumi.interpolate`kubectl -n ${this.namespace} port-forward svc/${SKYWALKING_NAMES.uiService} 8080:80  # then open http://localhost:8080`;
     this.registerOutputs({ oapAddress: this.oapAddress, receiverImage: this.receiverImage });
   }
 }
