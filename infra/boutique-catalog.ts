@@ -15,9 +15,20 @@ export interface BoutiqueDeployment {
   resources: { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
   /** Health probe: gRPC health service, HTTP GET path, or a TCP connect. */
   probe: { grpc: true } | { httpPath: string } | { tcp: true } | { none: true };
+  /** The release manifest's probe timings (slow starters get an initial delay); Kubernetes' defaults otherwise. */
+  probeTiming?: { readiness?: ProbeTiming; liveness?: ProbeTiming };
+  /** Whether it reads PORT (cartservice listens on its fixed port and has none). */
+  takesPort?: false;
+  /** Env the release sets to a Service it does not deploy: the frontend refuses to start without the
+   * shopping assistant's address, but calls it only from the assistant page (the optional Gemini add-on). */
+  placeholderEnv?: Record<string, string>;
+  /** Pod annotations the release manifest sets. */
+  podAnnotations?: Record<string, string>;
   /** Public entry point: exposed by an external load balancer. */
   public?: boolean;
 }
+
+export interface ProbeTiming { initialDelaySeconds?: number; periodSeconds?: number }
 
 /**
  * One Online Boutique service: its place in the call graph (name, ports, protocol, calls: from
@@ -29,25 +40,35 @@ export type BoutiqueService = GraphService & BoutiqueDeployment;
 export const BOUTIQUE_REGISTRY = 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo';
 
 const small = { cpu: '100m', memory: '64Mi', cpuLimit: '200m', memoryLimit: '128Mi' };
-const grpcService = (name: string, addressEnv: string, env: Record<string, string> = { DISABLE_PROFILER: '1' },
-  resources = small): BoutiqueDeployment => ({ image: { boutique: name }, addressEnv, env, resources, probe: { grpc: true } });
+const grpcService = (name: string, addressEnv: string, more: Partial<BoutiqueDeployment> = {}): BoutiqueDeployment =>
+  ({ image: { boutique: name }, addressEnv, env: { DISABLE_PROFILER: '1' }, resources: small, probe: { grpc: true }, ...more });
+const every5s = { readiness: { periodSeconds: 5 }, liveness: { periodSeconds: 5 } };
+/** The release manifest asks Istio to rewrite HTTP probes of these pods (Istio's default too). */
+const REWRITE_PROBES = { 'sidecar.istio.io/rewriteAppHTTPProbers': 'true' };
 
+// Rows as the pinned release manifest (kubernetes-manifests.yaml) declares them; test/render compares them.
 const DEPLOYMENTS: Record<string, BoutiqueDeployment> = {
-  frontend: { image: { boutique: 'frontend' }, env: { ENABLE_PROFILER: '0' }, resources: small, probe: { httpPath: '/_healthz' }, public: true },
-  checkoutservice: grpcService('checkoutservice', 'CHECKOUT_SERVICE_ADDR', {}),
+  frontend: { image: { boutique: 'frontend' }, env: { ENABLE_PROFILER: '0' }, resources: small, probe: { httpPath: '/_healthz' },
+    probeTiming: { readiness: { initialDelaySeconds: 10 }, liveness: { initialDelaySeconds: 10 } },
+    placeholderEnv: { SHOPPING_ASSISTANT_SERVICE_ADDR: 'shoppingassistantservice:80' }, podAnnotations: REWRITE_PROBES, public: true },
+  checkoutservice: grpcService('checkoutservice', 'CHECKOUT_SERVICE_ADDR', { env: {} }),
   paymentservice: grpcService('paymentservice', 'PAYMENT_SERVICE_ADDR'),
   productcatalogservice: grpcService('productcatalogservice', 'PRODUCT_CATALOG_SERVICE_ADDR'),
-  shippingservice: grpcService('shippingservice', 'SHIPPING_SERVICE_ADDR'),
-  emailservice: grpcService('emailservice', 'EMAIL_SERVICE_ADDR'),
+  shippingservice: grpcService('shippingservice', 'SHIPPING_SERVICE_ADDR', { probeTiming: { readiness: { periodSeconds: 5 } } }),
+  emailservice: grpcService('emailservice', 'EMAIL_SERVICE_ADDR', { probeTiming: every5s }),
   currencyservice: grpcService('currencyservice', 'CURRENCY_SERVICE_ADDR'),
-  cartservice: grpcService('cartservice', 'CART_SERVICE_ADDR', {}, { cpu: '200m', memory: '64Mi', cpuLimit: '300m', memoryLimit: '128Mi' }),
-  recommendationservice: grpcService('recommendationservice', 'RECOMMENDATION_SERVICE_ADDR', { DISABLE_PROFILER: '1' },
-    { cpu: '100m', memory: '220Mi', cpuLimit: '200m', memoryLimit: '450Mi' }),
-  adservice: grpcService('adservice', 'AD_SERVICE_ADDR', {}, { cpu: '200m', memory: '180Mi', cpuLimit: '300m', memoryLimit: '300Mi' }),
-  'redis-cart': { image: { external: 'redis:alpine' }, addressEnv: 'REDIS_ADDR', env: {},
-    resources: { cpu: '70m', memory: '200Mi', cpuLimit: '125m', memoryLimit: '256Mi' }, probe: { tcp: true } },
-  loadgenerator: { image: { boutique: 'loadgenerator' }, env: { USERS: '10', RATE: '1' },
-    resources: { cpu: '300m', memory: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' }, probe: { none: true } },
+  cartservice: grpcService('cartservice', 'CART_SERVICE_ADDR', { env: {}, takesPort: false,
+    resources: { cpu: '200m', memory: '64Mi', cpuLimit: '300m', memoryLimit: '128Mi' },
+    probeTiming: { readiness: { initialDelaySeconds: 15 }, liveness: { initialDelaySeconds: 15, periodSeconds: 10 } } }),
+  recommendationservice: grpcService('recommendationservice', 'RECOMMENDATION_SERVICE_ADDR', {
+    resources: { cpu: '100m', memory: '220Mi', cpuLimit: '200m', memoryLimit: '450Mi' }, probeTiming: every5s }),
+  adservice: grpcService('adservice', 'AD_SERVICE_ADDR', { env: {},
+    resources: { cpu: '200m', memory: '180Mi', cpuLimit: '300m', memoryLimit: '300Mi' },
+    probeTiming: { readiness: { initialDelaySeconds: 20, periodSeconds: 15 }, liveness: { initialDelaySeconds: 20, periodSeconds: 15 } } }),
+  'redis-cart': { image: { external: 'redis:alpine' }, addressEnv: 'REDIS_ADDR', env: {}, takesPort: false,
+    resources: { cpu: '70m', memory: '200Mi', cpuLimit: '125m', memoryLimit: '256Mi' }, probe: { tcp: true }, probeTiming: every5s },
+  loadgenerator: { image: { boutique: 'loadgenerator' }, env: { USERS: '10', RATE: '1' }, takesPort: false,
+    resources: { cpu: '300m', memory: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' }, probe: { none: true }, podAnnotations: REWRITE_PROBES },
 };
 
 for (const name of Object.keys(DEPLOYMENTS)) {
@@ -76,7 +97,7 @@ export function boutiqueService(name: string): BoutiqueService {
  */
 export function boutiqueEnv(svc: BoutiqueService, namespace?: string): Record<string, string> {
   const env: Record<string, string> = {};
-  if (svc.name !== 'redis-cart' && svc.name !== 'loadgenerator') env.PORT = String(svc.containerPort);
+  if (svc.takesPort !== false) env.PORT = String(svc.containerPort);
   for (const calleeName of svc.calls) {
     const callee = boutiqueService(calleeName);
     const key = callee.name === 'frontend' ? FRONTEND_ADDRESS_ENV : callee.addressEnv;
@@ -84,7 +105,7 @@ export function boutiqueEnv(svc: BoutiqueService, namespace?: string): Record<st
     const host = namespace ? `${callee.name}.${namespace}.svc.cluster.local` : callee.name;
     env[key] = `${host}:${callee.servicePort}`;
   }
-  return { ...env, ...svc.env };
+  return { ...env, ...svc.placeholderEnv, ...svc.env };
 }
 
 export function boutiqueImage(svc: BoutiqueService, version: string): string {

@@ -17,14 +17,15 @@ export interface BoutiqueArgs {
   meshReady: pulumi.Input<pulumi.Resource>[];
 }
 
-function probeOf(svc: BoutiqueService): k8s.types.input.core.v1.Probe | undefined {
+function probeOf(svc: BoutiqueService, use: 'readiness' | 'liveness'): k8s.types.input.core.v1.Probe | undefined {
   const p = svc.probe;
-  if ('grpc' in p) return { grpc: { port: svc.containerPort }, periodSeconds: 10 };
+  const timing = svc.probeTiming?.[use] ?? {};
+  if ('grpc' in p) return { ...timing, grpc: { port: svc.containerPort } };
   // The frontend needs a session cookie, or its health handler would create a session per probe.
   if ('httpPath' in p) {
-    return { httpGet: { path: p.httpPath, port: svc.containerPort, httpHeaders: [{ name: 'Cookie', value: 'shop_session-id=x-readiness-probe' }] }, periodSeconds: 10 };
+    return { ...timing, httpGet: { path: p.httpPath, port: svc.containerPort, httpHeaders: [{ name: 'Cookie', value: `shop_session-id=x-${use}-probe` }] } };
   }
-  if ('tcp' in p) return { tcpSocket: { port: svc.containerPort }, periodSeconds: 5 };
+  if ('tcp' in p) return { ...timing, tcpSocket: { port: svc.containerPort } };
   return undefined;
 }
 
@@ -48,14 +49,13 @@ export class Boutique extends pulumi.ComponentResource {
       const sa = new k8s.core.v1.ServiceAccount(`${name}-${svc.name}-sa`, {
         metadata: { name: svc.name, namespace: this.namespace },
       }, child);
-      const probe = probeOf(svc);
       const writable = svc.name === 'redis-cart';
       this.deployments[svc.name] = new k8s.apps.v1.Deployment(`${name}-${svc.name}`, {
         metadata: { name: svc.name, namespace: this.namespace, labels },
         spec: {
           selector: { matchLabels: labels },
           template: {
-            metadata: { labels: { ...labels, version: args.version } },
+            metadata: { labels: { ...labels, version: args.version }, annotations: svc.podAnnotations },
             spec: {
               serviceAccountName: sa.metadata.name,
               terminationGracePeriodSeconds: 5,
@@ -65,8 +65,8 @@ export class Boutique extends pulumi.ComponentResource {
                 image: boutiqueImage(svc, args.version),
                 ports: [{ containerPort: svc.containerPort }],
                 env: Object.entries(boutiqueEnv(svc)).map(([k, v]) => ({ name: k, value: v })),
-                readinessProbe: probe,
-                livenessProbe: probe,
+                readinessProbe: probeOf(svc, 'readiness'),
+                livenessProbe: probeOf(svc, 'liveness'),
                 resources: {
                   requests: { cpu: svc.resources.cpu, memory: svc.resources.memory },
                   limits: { cpu: svc.resources.cpuLimit, memory: svc.resources.memoryLimit },
@@ -74,9 +74,9 @@ export class Boutique extends pulumi.ComponentResource {
                 securityContext: {
                   allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
                 },
-                volumeMounts: writable ? [{ name: 'data', mountPath: '/data' }] : undefined,
+                volumeMounts: writable ? [{ name: 'redis-data', mountPath: '/data' }] : undefined,
               }],
-              volumes: writable ? [{ name: 'data', emptyDir: {} }] : undefined,
+              volumes: writable ? [{ name: 'redis-data', emptyDir: {} }] : undefined,
             },
           },
         },

@@ -104,33 +104,39 @@ function programObject(r: RecordedResource): K8sObject {
   return placed(obj, 'default');
 }
 
-async function renderRelease(helm: string, r: RecordedResource, cache: string): Promise<RenderedRelease> {
-  const i = r.inputs;
-  const pin = pinOfRelease(i as { chart: string; version?: string; repositoryOpts?: { repo?: string } });
-  const namespace: string = i.namespace ?? 'default';
-  const values = (i.values ?? {}) as Record<string, unknown>;
+/** `helm template` of one chart folder with the given values; rejects with helm's own message. */
+export async function helmTemplate(release: string, chartDir: string, namespace: string, values: Record<string, unknown>): Promise<string> {
+  const helm = await ensureHelm();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-values-'));
   try {
     const valuesFile = path.join(dir, 'values.yaml');
     fs.writeFileSync(valuesFile, stringify(values));
-    const args = ['template', i.name, cachedChartDir(pin, cache), '--namespace', namespace, '--values', valuesFile,
-      '--kube-version', KUBE_VERSION, '--include-crds'];
+    const args = ['template', release, chartDir, '--namespace', namespace, '--values', valuesFile, '--kube-version', KUBE_VERSION, '--include-crds'];
     const { stdout } = await run(helm, args, { maxBuffer: 64 * 1024 * 1024 }).catch((e: { stderr?: string; message: string }) => {
-      throw new Error(`helm template of release ${i.name} (chart ${pin.chart} ${pin.version}) failed: ${(e.stderr ?? e.message).trim()}`);
+      throw new Error(`helm template of release ${release} (${chartDir}) failed: ${(e.stderr ?? e.message).trim()}`);
     });
-    const objects: RenderedObject[] = [];
-    for (const doc of parseAllDocuments(stdout)) {
-      if (doc.errors.length) throw new Error(`release ${i.name}: helm printed invalid YAML: ${doc.errors[0].message}`);
-      const obj = doc.toJS() as K8sObject | null;
-      if (!obj) continue;
-      objects.push({ object: placed(obj, namespace), origin: `release ${i.name}`, hooks: hooksOf(obj) });
-    }
-    // Pulumi's Release waits for readiness unless skipAwait; `atomic` turns waiting back on.
-    const waits = i.skipAwait !== true || i.atomic === true;
-    return { name: i.name, namespace, pin, waits, values, objects };
+    return stdout;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function renderRelease(r: RecordedResource, cache: string): Promise<RenderedRelease> {
+  const i = r.inputs;
+  const pin = pinOfRelease(i as { chart: string; version?: string; repositoryOpts?: { repo?: string } });
+  const namespace: string = i.namespace ?? 'default';
+  const values = (i.values ?? {}) as Record<string, unknown>;
+  const stdout = await helmTemplate(i.name, cachedChartDir(pin, cache), namespace, values);
+  const objects: RenderedObject[] = [];
+  for (const doc of parseAllDocuments(stdout)) {
+    if (doc.errors.length) throw new Error(`release ${i.name}: helm printed invalid YAML: ${doc.errors[0].message}`);
+    const obj = doc.toJS() as K8sObject | null;
+    if (!obj) continue;
+    objects.push({ object: placed(obj, namespace), origin: `release ${i.name}`, hooks: hooksOf(obj) });
+  }
+  // Pulumi's Release waits for readiness unless skipAwait; `atomic` turns waiting back on.
+  const waits = i.skipAwait !== true || i.atomic === true;
+  return { name: i.name, namespace, pin, waits, values, objects };
 }
 
 /** A stable order: namespace (cluster-scoped first), kind, name. */
@@ -140,10 +146,8 @@ export function objectKey(o: K8sObject): string {
 
 export async function renderStack(stack: string, opts: { config?: Record<string, unknown>; cache?: string } = {}): Promise<RenderedStack> {
   const program = await runProgram({ stack, config: opts.config });
-  const helm = await ensureHelm();
   const cache = opts.cache ?? chartCacheDir();
-
-  const releases = await Promise.all(program.ofType(HELM_RELEASE_TYPE).map((r) => renderRelease(helm, r, cache)));
+  const releases = await Promise.all(program.ofType(HELM_RELEASE_TYPE).map((r) => renderRelease(r, cache)));
   const own = program.resources
     .filter((r) => r.custom && !r.read && r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:helm.sh/'))
     .map((r): RenderedObject => ({ object: programObject(r), origin: `program ${r.name}`, hooks: [] }));
