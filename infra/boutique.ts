@@ -63,7 +63,8 @@ export class Boutique extends pulumi.ComponentResource {
               containers: [{
                 name: 'server',
                 image: boutiqueImage(svc, args.version),
-                ports: [{ containerPort: svc.containerPort }],
+                // Only what callers dial is declared, as upstream does (the loadgenerator's web UI is not).
+                ports: svc.servicePort !== undefined ? [{ containerPort: svc.containerPort }] : undefined,
                 env: Object.entries(boutiqueEnv(svc)).map(([k, v]) => ({ name: k, value: v })),
                 readinessProbe: probeOf(svc, 'readiness'),
                 livenessProbe: probeOf(svc, 'liveness'),

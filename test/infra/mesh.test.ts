@@ -31,12 +31,24 @@ describe('mesh', () => {
     assert.deepEqual(release(dev, 'gateway').inputs.values, JSON.parse(JSON.stringify(values.eastwest)));
   });
 
-  it('maps meshConfig to istiod meshConfig, values.global to every chart and values.pilot to istiod top level', () => {
-    const iop = istioOperator({ istioVersion: '1.31.0', meshId: 'm', clusterName: 'c', network: 'n', alsAddress: 'a:1', eastwestIp: '10.0.0.9' });
+  it('maps meshConfig to istiod meshConfig, values.global to the charts that read it and values.pilot to istiod top level', () => {
+    const iop = istioOperator({ istioVersion: '1.30.3', meshId: 'm', clusterName: 'c', network: 'n', alsAddress: 'a:1', eastwestIp: '10.0.0.9' });
     const v = chartValues(iop);
     assert.deepEqual(v.istiod.meshConfig, iop.spec.meshConfig);
-    assert.deepEqual(v.istiod.env, iop.spec.values.pilot.env);
-    for (const chart of [v.base, v.istiod, v.eastwest]) assert.deepEqual(chart.global, iop.spec.values.global);
+    for (const chart of [v.istiod, v.eastwest]) assert.deepEqual(chart.global, iop.spec.values.global);
+    // The base chart reads no mesh setting (test/render shows its render is the same either way).
+    assert.deepEqual(v.base, {});
+    iop.spec.values.pilot.env = { PILOT_TRACE_SAMPLING: '1' };
+    assert.deepEqual(chartValues(iop).istiod.env, { PILOT_TRACE_SAMPLING: '1' });
+  });
+
+  it('sets no istiod flag to its default and no deprecated proxy metadata', () => {
+    const iop = istioOperator({ istioVersion: '1.30.3', meshId: 'm', clusterName: 'c', network: 'n', alsAddress: 'a:1', eastwestIp: '10.0.0.9' });
+    // WorkloadEntry auto-registration and health checks are on by default in istiod (pilot/pkg/features).
+    assert.deepEqual(iop.spec.values.pilot.env, {});
+    // Deprecated since 1.25: istiod allocates addresses (PILOT_ENABLE_IP_AUTOALLOCATE, on by default).
+    assert.equal(iop.spec.meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE, undefined);
+    assert.equal(iop.spec.meshConfig.defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE, 'true');
   });
 
   it('turns ALS on and points pod sidecars at the receiver in-cluster Service output', () => {
@@ -86,7 +98,9 @@ describe('mesh', () => {
   it('runs the east-west gateway on an internal load balancer at a reserved IP with ports 15021/15443/15012/15017', () => {
     const gw = release(dev, 'gateway').inputs.values;
     assert.deepEqual(gw.service.annotations, { 'networking.gke.io/load-balancer-type': 'Internal' });
-    assert.deepEqual(gw.service.ports.map((p: { port: number }) => p.port), [15021, 15443, 15012, 15017]);
+    // The chart derives the four ports from networkGateway (test/render checks the rendered Service).
+    assert.equal(gw.networkGateway, 'meshscope-dev-network');
+    assert.equal(gw.service.ports, undefined);
     const address = dev.one('gcp:compute/address:Address', 'eastwest-ip');
     assert.equal(address.inputs.addressType, 'INTERNAL');
     assert.equal(address.inputs.subnetwork, dev.one('gcp:compute/subnetwork:Subnetwork').id);
