@@ -41,7 +41,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly nodeServiceAccount: gcp.serviceaccount.Account;
   readonly provider: k8s.Provider;
   readonly name: pulumi.Output<string>;
-  /** The control plane address VMs and the provider use: private endpoint on private clusters. */
+  /** The control plane's public endpoint, which VMs and the provider use. Private clusters here have private
+   * nodes only (enablePrivateEndpoint false), so this stays the public address on every stack. */
   readonly endpoint: pulumi.Output<string>;
   /** Base64 PEM of the cluster CA. */
   readonly caCertificate: pulumi.Output<string>;

@@ -7,10 +7,10 @@ import * as pulumi from '@pulumi/pulumi';
 import {
   chartValues, EASTWEST_GATEWAY_NAME, EASTWEST_SELECTOR, IstioOperator, istioOperator, istioOperatorYaml, ISTIO_NAMESPACE,
 } from './istio-operator';
+import { ChartPin, ISTIO_RELEASES, helmSource } from './charts';
 import { stackPrefix } from './naming';
 import { ISTIOD_WEBHOOK_PORT, ISTIOD_XDS_PORT } from './ports';
 
-export const ISTIO_CHART_REPO = 'https://istio-release.storage.googleapis.com/charts';
 export const ISTIOD_HOST = `istiod.${ISTIO_NAMESPACE}.svc`;
 /** The label that turns on sidecar injection for a namespace. */
 export const INJECTION_LABELS = { 'istio-injection': 'enabled' };
@@ -69,12 +69,12 @@ export class Mesh extends pulumi.ComponentResource {
       metadata: { name: ISTIO_NAMESPACE, labels: { 'topology.istio.io/network': this.network } },
     }, child);
 
-    const chart = (chartName: string, releaseName: string, vals: pulumi.Input<Record<string, unknown>>, dependsOn: pulumi.Resource[]) =>
+    const charts = ISTIO_RELEASES[args.istioVersion];
+    if (!charts) throw new Error(`Istio ${args.istioVersion} is not pinned in infra/charts.ts`);
+    const chart = (pin: ChartPin, releaseName: string, vals: pulumi.Input<Record<string, unknown>>, dependsOn: pulumi.Resource[]) =>
       new k8s.helm.v3.Release(`${name}-${releaseName}`, {
         name: releaseName,
-        chart: chartName,
-        version: args.istioVersion,
-        repositoryOpts: { repo: ISTIO_CHART_REPO },
+        ...helmSource(pin),
         namespace: namespace.metadata.name,
         values: vals,
         // Helm waits for the workloads to be ready, so what follows finds a serving istiod.
@@ -82,9 +82,9 @@ export class Mesh extends pulumi.ComponentResource {
         timeout: 600,
       }, { ...child, dependsOn });
 
-    const base = chart('base', 'istio-base', values.base, [namespace]);
-    const istiod = chart('istiod', 'istiod', values.istiod, [base]);
-    const eastwest = chart('gateway', EASTWEST_GATEWAY_NAME, values.eastwest, [istiod]);
+    const base = chart(charts.base, 'istio-base', values.base, [namespace]);
+    const istiod = chart(charts.istiod, 'istiod', values.istiod, [base]);
+    const eastwest = chart(charts.gateway, EASTWEST_GATEWAY_NAME, values.eastwest, [istiod]);
 
     const gateway = new k8s.apiextensions.CustomResource(`${name}-istiod-gateway`, {
       apiVersion: 'networking.istio.io/v1',
