@@ -3,7 +3,7 @@
 // component gives them the same Service names, so every caller reaches them as usual.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { BOUTIQUE_SERVICES, BoutiqueService, boutiqueEnv, boutiqueImage } from './boutique-catalog';
+import { BOUTIQUE_SERVICES, BoutiqueService, boutiqueEnv, boutiqueImage } from '../catalog/src/online-boutique';
 
 export const BOUTIQUE_NAMESPACE = 'boutique';
 

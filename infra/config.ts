@@ -2,7 +2,7 @@
 // Pulumi keeps config as strings (objects as JSON); `parseStackConfig` is pure so tests can feed it raw
 // values, and `readStackConfig` is the one place that talks to pulumi.Config.
 import * as pulumi from '@pulumi/pulumi';
-import { BOUTIQUE_SERVICES } from './boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../catalog/src/online-boutique';
 
 export type ReleaseChannel = 'RAPID' | 'REGULAR' | 'STABLE' | 'EXTENDED';
 export type VmProtocol = 'grpc' | 'http' | 'tcp';

@@ -3,7 +3,7 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { Boutique } from './boutique';
-import { BOUTIQUE_SERVICES } from './boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../catalog/src/online-boutique';
 import { Cluster } from './cluster';
 import { readStackConfig } from './config';
 import { firewallRules } from './firewall-rules';

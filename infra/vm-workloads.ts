@@ -14,7 +14,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { vmAccessScopes, vmBootstrapRbacRules, vmBootstrapRbacSubject } from '../vm-bootstrap/cluster-access';
 import { renderVmBootstrap } from '../vm-bootstrap/render';
-import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from './boutique-catalog';
+import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from '../catalog/src/online-boutique';
 import { VmWorkloadConfig } from './config';
 import { stackPrefix } from './naming';
 

@@ -1,6 +1,6 @@
 // What the demo must show, from the stack's own sources rather than from the replayer: the call graph of
 // infra/boutique-catalog.ts in the boutique namespace, and the services the stack puts on VMs (DESIGN.md §1).
-import { BOUTIQUE_SERVICES } from '../../infra/boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
 
 export const NAMESPACE = 'boutique';
 export const VM_SERVICES = ['checkoutservice', 'paymentservice'];

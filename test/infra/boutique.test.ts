@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BOUTIQUE_SERVICES } from '../../infra/boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
 
 const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';

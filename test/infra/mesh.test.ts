@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { ISTIO_RELEASES } from '../../infra/charts';
 import { parse } from 'yaml';
 import { chartValues, istioOperator } from '../../infra/istio-operator';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
@@ -89,10 +90,15 @@ describe('mesh', () => {
     assert.ok(release(run, 'gateway').dependsOn.includes(release(run, 'istiod').urn));
   });
 
-  it('follows the Istio version in config', async () => {
-    const run = await runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: '1.29.2' } } });
-    assert.deepEqual(run.ofType(RELEASE).filter((r) => r.inputs.repositoryOpts?.repo?.includes('istio')).map((r) => r.inputs.version), ['1.29.2', '1.29.2', '1.29.2']);
-    assert.equal(parse(String(run.outputs.istioOperatorYaml)).spec.tag, '1.29.2');
+  it('installs the charts pinned for the configured Istio version', () => {
+    const pins = ISTIO_RELEASES['1.30.3'];
+    const istio = dev.ofType(RELEASE).filter((r) => r.inputs.repositoryOpts?.repo === pins.base.repo);
+    assert.deepEqual(istio.map((r) => `${r.inputs.chart} ${r.inputs.version}`), ['base 1.30.3', 'istiod 1.30.3', 'gateway 1.30.3']);
+    assert.equal(parse(String(dev.outputs.istioOperatorYaml)).spec.tag, '1.30.3');
+  });
+
+  it('refuses an Istio version whose charts are not pinned', async () => {
+    await assert.rejects(runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: '1.29.2' } } }), /1\.29\.2.*(not pinned|allowed)/s);
   });
 
   it('runs the east-west gateway on an internal load balancer at a reserved IP with ports 15021/15443/15012/15017', () => {

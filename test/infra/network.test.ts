@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BOUTIQUE_SERVICES } from '../../infra/boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
 import { IAP_RANGE } from '../../infra/naming';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import { projectLabels } from '../../infra/naming';
 import { renderVmBootstrap } from '../../vm-bootstrap/render';
-import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from '../../infra/boutique-catalog';
+import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from '../../catalog/src/online-boutique';
 import { ProgramRun } from '../infra/harness';
 
 export type Props = Record<string, any>;

@@ -58,6 +58,15 @@ describe('receiver Dockerfile', () => {
     for (const src of fromContext) assert.ok(ignoreAllowed.includes(src), `${src} is not allowed by Dockerfile.dockerignore`);
   });
 
+  it('ships every workspace the receiver depends on at run time (its package.json and compiled dist)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const workspaces = Object.keys(pkg.dependencies).filter((d) => d.startsWith('@meshscope/'));
+    assert.deepEqual(workspaces, ['@meshscope/boutique-catalog']);
+    const copied = runtime.steps.filter((s) => s.op === 'COPY').map((s) => s.args.filter((a) => !a.startsWith('--')).slice(0, -1).join(' '));
+    assert.ok(copied.includes('catalog/package.json'), copied.join('; '));
+    assert.ok(copied.some((c) => c === '/app/catalog/dist'), copied.join('; '));
+  });
+
   it('ships our skywalking proto, which the oap sink loads at run time', () => {
     assert.ok(runtime.steps.some((s) => s.op === 'COPY' && s.args[0] === 'receiver/proto'));
   });

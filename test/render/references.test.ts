@@ -2,7 +2,7 @@
 // host:port addresses in containers' env, the mesh config and the stack outputs, the Services' selectors.
 import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
-import { BOUTIQUE_SERVICES } from '../../infra/boutique-catalog';
+import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
 import type { K8sObject, RenderedStack } from '../../tools/render-stack';
 import { find, objectsOf, podTemplates, rendered, STACKS } from './rendered';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { boutiqueService } from "../../infra/boutique-catalog";
+import { boutiqueService } from "../../catalog/src/online-boutique";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, googleAccessToken, makePki, mintedToken, TestPki } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";

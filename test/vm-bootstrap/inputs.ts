@@ -1,5 +1,5 @@
 // Renderer inputs as infra/ would pass them for the seed's two VM workloads.
-import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from "../../infra/boutique-catalog";
+import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from "../../catalog/src/online-boutique";
 import { VmBootstrapInput } from "../../vm-bootstrap/render";
 
 export const namespace = "boutique";

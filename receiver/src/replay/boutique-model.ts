@@ -3,7 +3,7 @@
 // middle of an upgrade, so both peer metadata formats are on the wire), and how each edge of the call graph
 // behaves (operations, calls per request, latency, failures, bytes). `validateModel` checks the tables
 // against the graph, so an edge cannot be missed or invented.
-import { BOUTIQUE_GRAPH, edgeKey, graphEdges, type GraphService } from './boutique-graph';
+import { BOUTIQUE_GRAPH, edgeKey, graphEdges, type GraphService } from '@meshscope/boutique-catalog';
 import type { PeerEncoding } from './workloads';
 
 export const BOUTIQUE_NAMESPACE = 'boutique';

@@ -4,7 +4,7 @@
 // and seeded: the same seed and start times give the same entries.
 import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../envoy-protos';
 import { type Timing, httpCall, tcpCall } from './access-logs';
-import { edgeKey, type GraphService } from './boutique-graph';
+import { edgeKey, type GraphService } from '@meshscope/boutique-catalog';
 import { FAILURES, HYBRID_BOUTIQUE, ISTIO_RELEASES, validateModel, type BoutiqueModel, type EdgeTraffic } from './boutique-model';
 import { Prng } from './prng';
 import { type PeerEncoding, type WorkloadSpec, nodeOf, pod, vm } from './workloads';

@@ -1,8 +1,47 @@
-// Online Boutique as data: one row a service, walked by the boutique component (pods), the VM workloads
-// component (env of a service that runs on a VM) and the network (which ports VMs and pods must reach).
-// Facts: DESIGN.md section 4 (GoogleCloudPlatform/microservices-demo release manifests).
+// Online Boutique as data, in one module that belongs to neither of its users: the Pulumi program deploys
+// each row (pods, the VM workloads' env, the ports the firewall opens) and the receiver's local demo replays
+// the call graph. A row is a service: its place in the call graph, then how the stack deploys it.
+// Facts: the pinned release manifest (GoogleCloudPlatform/microservices-demo release/kubernetes-manifests.yaml),
+// which test/render compares every deployed row with.
 
-import { BOUTIQUE_GRAPH, type GraphService } from '../receiver/src/replay/boutique-graph';
+export type GraphProtocol = 'grpc' | 'http' | 'tcp';
+
+export interface GraphService {
+  name: string;
+  /** Port the workload listens on. */
+  containerPort: number;
+  /** Port of its Service, which callers dial; absent: nobody calls it (loadgenerator). */
+  servicePort?: number;
+  protocol: GraphProtocol;
+  /** Services it calls. */
+  calls: readonly string[];
+}
+
+export const BOUTIQUE_GRAPH: readonly GraphService[] = [
+  { name: 'frontend', containerPort: 8080, servicePort: 80, protocol: 'http',
+    calls: ['productcatalogservice', 'currencyservice', 'cartservice', 'recommendationservice', 'shippingservice', 'checkoutservice', 'adservice'] },
+  { name: 'checkoutservice', containerPort: 5050, servicePort: 5050, protocol: 'grpc',
+    calls: ['productcatalogservice', 'shippingservice', 'paymentservice', 'emailservice', 'currencyservice', 'cartservice'] },
+  { name: 'paymentservice', containerPort: 50051, servicePort: 50051, protocol: 'grpc', calls: [] },
+  { name: 'productcatalogservice', containerPort: 3550, servicePort: 3550, protocol: 'grpc', calls: [] },
+  { name: 'shippingservice', containerPort: 50051, servicePort: 50051, protocol: 'grpc', calls: [] },
+  { name: 'emailservice', containerPort: 8080, servicePort: 5000, protocol: 'grpc', calls: [] },
+  { name: 'currencyservice', containerPort: 7000, servicePort: 7000, protocol: 'grpc', calls: [] },
+  { name: 'cartservice', containerPort: 7070, servicePort: 7070, protocol: 'grpc', calls: ['redis-cart'] },
+  { name: 'recommendationservice', containerPort: 8080, servicePort: 8080, protocol: 'grpc', calls: ['productcatalogservice'] },
+  { name: 'adservice', containerPort: 9555, servicePort: 9555, protocol: 'grpc', calls: [] },
+  { name: 'redis-cart', containerPort: 6379, servicePort: 6379, protocol: 'tcp', calls: [] },
+  { name: 'loadgenerator', containerPort: 8089, protocol: 'http', calls: ['frontend'] },
+];
+
+/** `caller->callee`, the key of an edge everywhere in the replayer. */
+export function edgeKey(caller: string, callee: string): string {
+  return `${caller}->${callee}`;
+}
+
+export function graphEdges(graph: readonly GraphService[]): { caller: string; callee: string }[] {
+  return graph.flatMap((s) => s.calls.map((callee) => ({ caller: s.name, callee })));
+}
 
 /** How a service is deployed, beyond its place in the call graph. */
 export interface BoutiqueDeployment {
@@ -30,11 +69,7 @@ export interface BoutiqueDeployment {
 
 export interface ProbeTiming { initialDelaySeconds?: number; periodSeconds?: number }
 
-/**
- * One Online Boutique service: its place in the call graph (name, ports, protocol, calls: from
- * receiver/src/replay/boutique-graph.ts, which the local demo's replayer plays too, and which the
- * receiver's own build can reach) and how the stack deploys it (below).
- */
+/** One Online Boutique service: its place in the call graph and how the stack deploys it. */
 export type BoutiqueService = GraphService & BoutiqueDeployment;
 
 export const BOUTIQUE_REGISTRY = 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo';

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BOUTIQUE_SERVICES, boutiqueEnv, boutiqueImage, boutiqueService } from '../../infra/boutique-catalog';
-import { BOUTIQUE_GRAPH } from '../../receiver/src/replay/boutique-graph';
+import { BOUTIQUE_GRAPH, BOUTIQUE_SERVICES, boutiqueEnv, boutiqueImage, boutiqueService } from '../../catalog/src/online-boutique';
 
 describe('Online Boutique catalog', () => {
   it('gives checkoutservice its PORT and the address of each of its six callees, by usual name in a pod', () => {
