@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { chartCacheDir, REPO_ROOT } from './chart-cache';
+import { renderProblems } from './check-render';
 import { K8sObject, KUBE_VERSION, RenderedStack, renderStack } from './render-stack';
 
 const USAGE = `usage: npm run render -- --stack <name> [--stack <name> …] [--out DIR]
@@ -14,6 +15,9 @@ every Helm release rendered by helm from the chart cache with the program's valu
 objects. Output: DIR/<stack>/<namespace or _cluster>/<Kind>[.<group>]_<name>.yaml, and
 DIR/<stack>/_releases/<release>.values.yaml (the values handed to helm). DIR defaults to ./rendered.
 Values only the cloud knows (IP addresses, image digests) are stand-ins derived from resource names.
+Then checks the render: schemas (Kubernetes and the rendered CRDs), names that point at nothing, releases
+that wait on their own post-install hooks, Deployments an HPA scales that also set replicas. Any problem is
+printed and the command exits 1 (the files are still written, to look at).
 
   --stack NAME   a stack with a Pulumi.NAME.yaml (repeatable; default: every stack file)
   --out DIR      output folder (each stack's folder is replaced)
@@ -63,12 +67,18 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`--stack ${unknown.join(', ')}: no Pulumi.<stack>.yaml; known stacks: ${known.join(', ')}`);
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'rendered'));
   console.log(`chart cache: ${chartCacheDir()}`);
+  let failed = false;
   for (const stack of stacks) {
     const rendered = await renderStack(stack);
     const count = writeRender(rendered, out);
     const perRelease = rendered.releases.map((r) => `${r.name} ${r.objects.length}`).join(', ');
     console.log(`${stack}: ${count} objects (${perRelease}, program ${count - rendered.releases.reduce((n, r) => n + r.objects.length, 0)}) → ${path.join(out, stack)}`);
+    const problems = renderProblems(rendered);
+    for (const p of problems) console.log(`  problem: ${p}`);
+    console.log(`${stack}: ${problems.length ? `${problems.length} problem(s)` : 'checks passed (schemas, references, install order, autoscaling)'}`);
+    failed ||= problems.length > 0;
   }
+  if (failed) process.exitCode = 1;
 }
 
 if (require.main === module) {

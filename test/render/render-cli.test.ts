@@ -15,12 +15,13 @@ const tsx = (script: string, args: string[]) => run(process.execPath, ['--import
 
 describe('npm run render', () => {
   let out: string;
+  let stdout: string;
   before(async function () {
     this.timeout(120_000);
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-render-'));
     fs.mkdirSync(path.join(out, 'dev', 'stale'), { recursive: true });
     fs.writeFileSync(path.join(out, 'dev', 'stale', 'Gone_x.yaml'), 'left by an earlier run');
-    await tsx('render-cli.ts', ['--stack', 'dev', '--stack', 'prod', '--out', out]);
+    ({ stdout } = await tsx('render-cli.ts', ['--stack', 'dev', '--stack', 'prod', '--out', out]));
   });
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
@@ -29,6 +30,11 @@ describe('npm run render', () => {
     assert.equal(frontend.kind, 'Deployment');
     assert.ok(fs.existsSync(path.join(out, 'prod', 'skywalking', 'Service_skywalking-oap.yaml')));
     assert.ok(fs.existsSync(path.join(out, 'dev', '_cluster', 'Namespace_boutique.yaml')));
+  });
+
+  it('says for each stack that its checks passed, and exits 0', () => {
+    assert.match(stdout, /^dev: checks passed/m);
+    assert.match(stdout, /^prod: checks passed/m);
   });
 
   it('writes the values handed to each Helm release, with the helm command that renders them', () => {
