@@ -32,8 +32,11 @@ function builtInModel(apiVersion: string, kind: string): Model | undefined {
   }
 }
 
+/** One Ajv for the process: it keeps each compiled schema by identity, so re-checking the same render's CRDs
+ * compiles nothing again. Formats and Kubernetes' `x-kubernetes-*` keywords are left to the API server. */
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+
 export class ObjectValidator {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   private readonly custom = new Map<string, ValidateFunction>();
 
   /** Learns the custom resources the given CRDs define (every served version). */
@@ -41,7 +44,7 @@ export class ObjectValidator {
     for (const crd of crds as unknown as Crd[]) {
       for (const v of crd.spec.versions) {
         const schema = v.schema?.openAPIV3Schema;
-        if (schema) this.custom.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, this.ajv.compile(schema));
+        if (schema) this.custom.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, ajv.compile(schema));
       }
     }
   }
