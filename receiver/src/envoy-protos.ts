@@ -11,7 +11,11 @@ export const ENVOY_INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-valida
   path.join(XDS_DEPS, d),
 );
 
-/** Envoy's messages keep snake_case; well-known types (Any, Struct, Timestamp …) stay camelCase. */
+/**
+ * Envoy's messages keep snake_case; well-known types (Any, Struct, Timestamp …) stay camelCase. 64-bit
+ * integers decode as numbers: exact up to 2^53 (8 PiB in a TCP byte count); beyond, this is where
+ * precision ends (receiver/README.md). From analysis to the OAP encoder they stay exact (int64.ts).
+ */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: Number,
@@ -41,6 +45,9 @@ export function alsServiceDefinition(): grpc.ServiceDefinition {
 }
 
 // ---- decoded shapes (the subset the receiver reads) ----
+
+/** A uint64 count: a number when decoded, or the decimal digits a test encodes beyond 2^53. */
+export type Int64Field = number | string;
 
 export interface Duration { seconds?: number; nanos?: number }
 export interface Timestamp { seconds?: number; nanos?: number }
@@ -103,7 +110,7 @@ export interface HttpAccessLogEntry {
 
 export interface TcpAccessLogEntry {
   common_properties?: AccessLogCommon;
-  connection_properties?: { received_bytes?: number; sent_bytes?: number };
+  connection_properties?: { received_bytes?: Int64Field; sent_bytes?: Int64Field };
 }
 
 export interface StreamAccessLogsMessage {
