@@ -98,8 +98,9 @@ const CASES: { name: string; batch: Batch; exact?: boolean }[] = [
     startTime: Number.MAX_SAFE_INTEGER, endTime: Number.MAX_SAFE_INTEGER - 1, internalRequestLatencyNanos: 2 ** 40 + 3,
     internalResponseLatencyNanos: 2 ** 32, receivedBytes: 2 ** 31, sentBytes: 5_000_000_000_123,
   })] } },
-  { name: 'uint64 byte counts and int64 nanoseconds beyond 2^53, up to 2^64 - 1, exactly', exact: true, batch: { kind: 'tcp', metrics: [tcpMetric({
-    receivedBytes: 2n ** 64n - 1n, sentBytes: 2n ** 53n + 1n, internalRequestLatencyNanos: 2n ** 63n - 1n,
+  // The protocol's counts are int64: 2^63 - 1 is the largest an OAP reads back as written.
+  { name: 'byte counts and nanoseconds beyond 2^53, up to the int64 limit 2^63 - 1, exactly', exact: true, batch: { kind: 'tcp', metrics: [tcpMetric({
+    receivedBytes: 2n ** 63n - 1n, sentBytes: 2n ** 53n + 1n, internalRequestLatencyNanos: 2n ** 63n - 1n,
     internalResponseLatencyNanos: 9_007_199_254_740_993n,
   })] } },
   { name: 'an HTTP metric with int64 nanoseconds beyond 2^53, exactly', exact: true, batch: { kind: 'http', metrics: [httpMetric({
