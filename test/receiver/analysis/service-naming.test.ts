@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { MetadataTree } from '../../../receiver/src/metadata-struct';
 import { flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
 import {
   DEFAULT_INSTANCE_NAME_RULE, DEFAULT_SERVICE_NAME_RULE, compileNamingRule,
@@ -93,7 +94,7 @@ describe('service naming rules', () => {
   });
 
   describe('rules as FieldsHelper.init parses them', () => {
-    const cases: [string, string, Record<string, string | Record<string, string>>, string][] = [
+    const cases: [string, string, MetadataTree, string][] = [
       ['drops an empty candidate (Splitter omitEmptyStrings)', '${LABELS.app,}', { LABELS: { app: 'web' } }, 'web'],
       ['drops empty candidates between commas', '${A,,B}', { B: 'b' }, 'b'],
       ['drops empty keys between dots', '${LABELS..app}', { LABELS: { app: 'web' } }, 'web'],
