@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ServiceMeshMetricsWire } from '../../../receiver/src/skywalking-protos';
 import { AlsStream, FakeOap, alsClient, waitFor } from '../harness';
 import { NodeChild } from '../node-child';
+import { httpCall, nodeOf, pod } from '../../fixtures/mesh-fixtures';
 import { PARITY_CASES, RULE_SETS, type Expected, type ParityCase } from './skywalking-parity-cases';
 
 // The compatibility contract: with default flags, the receiver sends the OAP what SkyWalking's own mx-mesh
@@ -44,7 +45,24 @@ class ReceiverProcess extends NodeChild {
   }
 }
 
-const entryCount = (c: ParityCase) => ('http' in c.logs ? c.logs.http : c.logs.tcp).length;
+/**
+ * Streams one sidecar's message (its node, unless undefined, on it) into a receiver and waits until every
+ * entry is analysed and every metric delivered; returns what the OAP peer decoded meanwhile.
+ */
+async function exchange(oap: FakeOap, r: ReceiverProcess, client: grpc.Client, node: ParityCase['node'], logs: ParityCase['logs']): Promise<Expected[]> {
+  const entries = await r.counter('receiver_als_entries_received_total');
+  const at = oap.received.length;
+  const s = new AlsStream(client);
+  const identifier = node ? { identifier: { node, log_name: 'envoy_accesslog_service' } } : {};
+  s.send('http' in logs ? { ...identifier, http_logs: { log_entry: logs.http } } : { ...identifier, tcp_logs: { log_entry: logs.tcp } });
+  const { error } = await s.end();
+  if (error) throw new Error(`the ALS stream failed: ${error.message}`);
+  const count = ('http' in logs ? logs.http : logs.tcp).length;
+  await waitFor(async () => (await r.counter('receiver_als_entries_received_total')) === entries + count
+    && (await r.counter('receiver_mesh_metrics_forwarded_total')) === (await r.counter('receiver_mesh_metrics_produced_total')),
+  'the entries analysed and their metrics delivered', 10_000);
+  return received(oap.received.slice(at));
+}
 
 /** Sorted so that one entry's metrics compare whatever order SkyWalking's map iteration gives them. */
 function ordered(metrics: Expected[]): Expected[] {
@@ -80,17 +98,7 @@ describe('parity with SkyWalking\'s mx-mesh analysis, through the CLI to a gRPC 
     // what the OAP peer holds after it is that case's answer.
     for (const c of PARITY_CASES) {
       const set = c.rules ?? 'default';
-      const r = receivers.get(set)!;
-      const before = { entries: await r.counter('receiver_als_entries_received_total'), at: oap.received.length };
-      const s = new AlsStream(clients.get(set)!);
-      const identifier = c.node ? { identifier: { node: c.node, log_name: 'envoy_accesslog_service' } } : {};
-      s.send('http' in c.logs ? { ...identifier, http_logs: { log_entry: c.logs.http } } : { ...identifier, tcp_logs: { log_entry: c.logs.tcp } });
-      const { error } = await s.end();
-      if (error) throw new Error(`${c.name}: the ALS stream failed: ${error.message}`);
-      await waitFor(async () => (await r.counter('receiver_als_entries_received_total')) === before.entries + entryCount(c)
-        && (await r.counter('receiver_mesh_metrics_forwarded_total')) === (await r.counter('receiver_mesh_metrics_produced_total')),
-      `${c.name}: analysed and delivered`, 10_000);
-      results.set(c.name, received(oap.received.slice(before.at)));
+      results.set(c.name, await exchange(oap, receivers.get(set)!, clients.get(set)!, c.node, c.logs));
     }
   });
 
@@ -119,5 +127,59 @@ describe('parity with SkyWalking\'s mx-mesh analysis, through the CLI to a gRPC 
     for (const c of PARITY_CASES) {
       if (c.difference) assert.ok(readme.includes(`| ${c.difference.readmeRow} |`), `README table row "${c.difference.readmeRow}"`);
     }
+  });
+});
+
+describe('our additions through the CLI, each turned on by its flag', function () {
+  this.timeout(60_000);
+  const oap = new FakeOap({ exactLongs: true });
+  let receiver: ReceiverProcess;
+  let client: grpc.Client;
+  const send = (node: ParityCase['node'], logs: ParityCase['logs']) => exchange(oap, receiver, client, node, logs);
+  const frontend = pod('frontend', 'boutique', { name: 'frontend-7d4b9c8f6-h2j5k', ip: '10.8.1.21' });
+  const cart = pod('cartservice', 'boutique', { name: 'cartservice-6d7f5c9b8-2kq9x', ip: '10.8.1.34', port: 7070 });
+  const outbound = (cluster: string) => {
+    const e = httpCall(frontend, cart, { peerEncoding: 'none' }).client;
+    e.common_properties!.upstream_cluster = cluster;
+    return e;
+  };
+
+  before(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    receiver = new ReceiverProcess(await oap.start(), ['--protocol-detection', 'grpc', '--peerless-calls', 'upstream-host',
+      '--instance-properties', 'extended', '--node-without-metadata', 'node-id']);
+    await receiver.started();
+    client = alsClient(receiver.grpcPort);
+  });
+
+  after(() => {
+    client?.close();
+    if (receiver?.running) receiver.proc.kill('SIGTERM');
+    oap.stop();
+  });
+
+  it('calls a gRPC call as Istio logs it gRPC, and a request without a scheme HTTP (--protocol-detection grpc)', async () => {
+    const got = await send(nodeOf(frontend), { http: [
+      httpCall(frontend, cart, { protocolVersion: 'HTTP2', method: 'POST', path: '/hipstershop.CartService/GetCart' }).client,
+      httpCall(frontend, cart, { scheme: '' }).client,
+    ] });
+    assert.deepEqual(got.map((e) => e.kind === 'http' && e.m.protocol), ['gRPC', 'HTTP']);
+  });
+
+  it('names a peerless call after its upstream host, and counts one to an IP address instead (--peerless-calls upstream-host)', async () => {
+    const skipped = await receiver.counter('receiver_als_entries_skipped_total');
+    const got = await send(nodeOf(frontend), { http: [outbound('outbound|443||storage.googleapis.com'), outbound('outbound|80||10.96.4.17')] });
+    assert.deepEqual(got.map((e) => [e.m.destServiceName, e.m.destServiceInstance]), [['storage.googleapis.com', 'storage.googleapis.com']]);
+    assert.equal(await receiver.counter('receiver_als_entries_skipped_total') - skipped, 1);
+  });
+
+  it('sends our properties beside SkyWalking\'s (--instance-properties extended)', async () => {
+    const [m] = await send(nodeOf(frontend), { http: [httpCall(frontend, cart).client] });
+    assert.deepEqual(m!.m.destInstanceProperties.map((p) => p.key), ['pod', 'namespace', 'cluster_id', 'workload', 'version', 'platform']);
+  });
+
+  it('names a node without metadata from its id (--node-without-metadata node-id)', async () => {
+    const [m] = await send({ ...nodeOf(cart), metadata: undefined }, { http: [httpCall(frontend, cart).server] });
+    assert.deepEqual([m!.m.destServiceName, m!.m.destServiceInstance], ['cartservice.boutique', cart.name]);
   });
 });
