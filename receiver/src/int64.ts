@@ -27,14 +27,6 @@ export function mulAdd(a: Int64, m: number, b: number): Int64 {
   return narrow(a * BigInt(m) + BigInt(b));
 }
 
-export function add(a: Int64, b: Int64): Int64 {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const r = a + b;
-    if (Number.isSafeInteger(r)) return r;
-  }
-  return narrow(BigInt(a) + BigInt(b));
-}
-
 export function sub(a: Int64, b: Int64): Int64 {
   if (typeof a === 'number' && typeof b === 'number') {
     const r = a - b;
