@@ -12,9 +12,12 @@ export function int64Of(v: Int64Field | undefined): Int64 {
   return narrow(BigInt(v));
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A BigInt as a number when that is exact. */
 export function narrow(b: bigint): Int64 {
-  return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+  return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
 }
 
 /** a * m + b, exact (m small and positive, e.g. 1000 or 1e9). */
