@@ -344,6 +344,12 @@ export const PARITY_CASES: ParityCase[] = [
     skywalking: [],
     source: 'MXT analysis: empty stateMap returns early',
   },
+  {
+    name: 'an entry without common properties',
+    node: nodeOf(frontend), logs: { http: [{ request: { request_method: 'GET', scheme: 'http', path: '/' } }] },
+    skywalking: [],
+    source: 'MX analysis: !entry.hasCommonProperties() returns the (empty) previous result',
+  },
   // ---- corrupt peers ----
   {
     name: 'corrupt peers: a truncated FlatNode, a malformed Struct, an empty BytesValue, a FlatNode under a Struct key',
