@@ -1,12 +1,13 @@
 // How one ALS entry becomes one metric once its two sides are known: the meaning of SkyWalking's
 // LogEntry2MetricsAdapter and TCPLogEntry2MetricsAdapter (apache/skywalking envoy-metrics-receiver-plugin
-// als/, als/tcp/). Deliberate differences, each noted where it is made: latencies in nanoseconds use
-// whole durations (SkyWalking reads only the sub-second part), a negative one is 0, an HTTP entry without
-// a scheme is HTTP (SkyWalking's rule calls it gRPC), and gRPC is also recognised from logged headers.
+// als/, als/tcp/). One deliberate difference (receiver/README.md): latencies in nanoseconds use whole
+// durations (SkyWalking reads only the sub-second part) and a negative one is 0. The protocol is
+// SkyWalking's by default; `--protocol-detection grpc` also tells gRPC by its wire shape.
 import type { Workload } from './analyze-workload';
 import type {
   AccessLogCommon, Duration, HttpAccessLogEntry, TcpAccessLogEntry, Timestamp, TlsProperties,
 } from './envoy-protos';
+import { Int64, int64Of, max, mulAdd, sub } from './int64';
 import type { DetectPoint, HttpMeshMetric, HttpProtocol, TcpMeshMetric, TlsMode } from './mesh-metric';
 
 /** Client side: this sidecar called the peer (an `upstream_peer` entry); server side: the peer called it. */
@@ -14,15 +15,19 @@ export type Side = 'client' | 'server';
 
 const DETECT_POINT: Record<Side, DetectPoint> = { client: 'client', server: 'server' };
 
-/** Milliseconds, as Java's Instant.toEpochMilli: whole seconds plus whole milliseconds of the nanos. */
+/**
+ * Milliseconds, as Java's Instant.toEpochMilli: whole seconds plus whole milliseconds of the nanos. A
+ * number: times and durations in ms stay exact up to 2^53 ms (285,000 years).
+ */
 export function millis(t: Timestamp | Duration | undefined): number {
   if (!t) return 0;
   return (t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
 
-function nanos(d: Duration | undefined): number {
+/** A whole duration in nanoseconds, exact (int64 on the wire). */
+function nanos(d: Duration | undefined): Int64 {
   if (!d) return 0;
-  return (d.seconds ?? 0) * 1e9 + (d.nanos ?? 0);
+  return mulAdd(d.seconds ?? 0, 1e9, d.nanos ?? 0);
 }
 
 /**
@@ -56,11 +61,23 @@ export function statusOf(code: number, side: Side): boolean {
 }
 
 /**
- * gRPC when Envoy logged a gRPC content type or a grpc-status (only if the mesh is configured to log those
- * headers), or, as SkyWalking decides, when the request's scheme is set and is not http/https, or when the
- * request has the shape every gRPC call has on the wire.
+ * How the protocol is told: `skywalking`, as LogEntry2MetricsAdapter.requestProtocol: HTTP when the
+ * scheme starts with "http", otherwise gRPC (an entry with no request or no scheme is gRPC, since Java
+ * reads the proto's defaults); `grpc`, ours: see grpcAwareProtocolOf.
  */
-export function protocolOf(entry: HttpAccessLogEntry): HttpProtocol {
+export const PROTOCOL_DETECTIONS = ['skywalking', 'grpc'] as const;
+export type ProtocolDetection = (typeof PROTOCOL_DETECTIONS)[number];
+
+export function skywalkingProtocolOf(entry: HttpAccessLogEntry): HttpProtocol {
+  return entry.request?.scheme?.startsWith('http') ? 'HTTP' : 'gRPC';
+}
+
+/**
+ * gRPC when Envoy logged a gRPC content type or a grpc-status (only if the mesh is configured to log those
+ * headers), when the request's scheme is set and is not http/https, or when the request has the shape
+ * every gRPC call has on the wire; otherwise HTTP (also with no request or no scheme).
+ */
+export function grpcAwareProtocolOf(entry: HttpAccessLogEntry): HttpProtocol {
   const req = entry.request;
   if (!req) return 'HTTP';
   if (req.request_headers?.['content-type']?.startsWith('application/grpc')) return 'gRPC';
@@ -113,15 +130,19 @@ export function internalErrorCodeOf(flags: Record<string, unknown> | undefined):
   return '';
 }
 
-/** Time spent before the first byte went upstream, and between upstream's answer and ours. */
-function internalLatencies(cp: AccessLogCommon, responseEnd: Duration | undefined): [number, number] {
-  const request = Math.max(0, nanos(cp.time_to_first_upstream_tx_byte));
-  const response = Math.max(0, nanos(responseEnd) - nanos(cp.time_to_first_upstream_rx_byte));
+/**
+ * Time spent before the first byte went upstream, and between upstream's answer and ours: whole
+ * durations, never negative (SkyWalking subtracts the nanos fields alone; see receiver/README.md).
+ */
+function internalLatencies(cp: AccessLogCommon, responseEnd: Duration | undefined): [Int64, Int64] {
+  const request = max(0, nanos(cp.time_to_first_upstream_tx_byte));
+  const response = max(0, sub(nanos(responseEnd), nanos(cp.time_to_first_upstream_rx_byte)));
   return [request, response];
 }
 
 export function adaptHttp(
   entry: HttpAccessLogEntry, cp: AccessLogCommon, side: Side, source: Workload, dest: Workload,
+  protocolOf: (entry: HttpAccessLogEntry) => HttpProtocol = skywalkingProtocolOf,
 ): HttpMeshMetric {
   const { start, end } = sideTimes(cp, side);
   const responseCode = responseCodeOf(entry);
@@ -170,7 +191,7 @@ export function adaptTcp(
     internalResponseLatencyNanos,
     sourceInstanceProperties: source.properties,
     destInstanceProperties: dest.properties,
-    receivedBytes: entry.connection_properties?.received_bytes ?? 0,
-    sentBytes: entry.connection_properties?.sent_bytes ?? 0,
+    receivedBytes: int64Of(entry.connection_properties?.received_bytes),
+    sentBytes: int64Of(entry.connection_properties?.sent_bytes),
   };
 }

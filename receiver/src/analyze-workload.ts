@@ -1,8 +1,10 @@
 // Who one side of a call is: service and instance names (by rule) and instance properties, from workload
-// metadata, or from what an entry says about a peer that sent none (address, upstream cluster).
+// metadata; or, for a call without peer metadata (--peerless-calls upstream-host), from the service host of
+// its upstream cluster, never from an address.
+import { isIP } from 'node:net';
 import { PLATFORM_PROPERTY, Platform } from './mesh-metric';
-import { MetadataTree, lookupString } from './metadata-struct';
-import { NamingRule, compileNamingRule } from './service-naming';
+import { MetadataTree, lookup, lookupString } from './metadata-struct';
+import { NamingRule, compileNamingRule, firstValue } from './service-naming';
 
 export interface Workload {
   readonly service: string;
@@ -12,20 +14,26 @@ export interface Workload {
 }
 
 /**
- * Instance properties, each by a naming rule over the same metadata. `pod` and `namespace` are the
- * tags SkyWalking's mx-mesh attaches (ServiceMetaInfoAdapter); the Istio 1.24+ Struct spells cluster
- * and workload in lowercase (`cluster`, `workload`), node metadata and FlatNode in capitals.
+ * Instance properties: `skywalking` sends what SkyWalking's ServiceMetaInfoAdapter.appendTags does, `pod`
+ * (NAME) and `namespace` (NAMESPACE), each when its key is there even if empty, none for UNKNOWN;
+ * `extended` adds ours, each only when it has a value, and the platform.
  */
-const PROPERTY_RULES: readonly (readonly [string, NamingRule])[] = (
-  [
-    ['pod', '${NAME}'],
-    ['namespace', '${NAMESPACE}'],
-    ['cluster_id', '${CLUSTER_ID,cluster}'],
-    ['workload', '${WORKLOAD_NAME,workload}'],
-    ['version', '${LABELS."service.istio.io/canonical-revision",revision,LABELS.version,version}'],
-    ['istio_version', '${ISTIO_VERSION}'],
-  ] as const
-).map(([key, rule]) => [key, compileNamingRule(rule, `${key} property rule`)] as const);
+export const INSTANCE_PROPERTY_MODES = ['skywalking', 'extended'] as const;
+export type InstancePropertiesMode = (typeof INSTANCE_PROPERTY_MODES)[number];
+
+/** SkyWalking's two tags, from the metadata its rules see. */
+const SKYWALKING_PROPERTIES: readonly (readonly [string, string])[] = [['pod', 'NAME'], ['namespace', 'NAMESPACE']];
+
+/**
+ * Ours, from the whole metadata (the Istio 1.24+ Struct spells cluster and workload in lowercase, node
+ * metadata and FlatNode in capitals): candidate key paths, the first with a value wins.
+ */
+const EXTENDED_PROPERTIES: readonly (readonly [string, readonly (readonly string[])[]])[] = [
+  ['cluster_id', [['CLUSTER_ID'], ['cluster']]],
+  ['workload', [['WORKLOAD_NAME'], ['workload']]],
+  ['version', [['LABELS', 'service.istio.io/canonical-revision'], ['revision'], ['LABELS', 'version'], ['version']]],
+  ['istio_version', [['ISTIO_VERSION']]],
+];
 
 /** Workload types Istio 1.24+ derives from a Kubernetes OWNER (istio/proxy metadata_object.h). */
 const KUBERNETES_WORKLOAD_TYPES = new Set(['pod', 'deployment', 'job', 'cronjob']);
@@ -57,52 +65,59 @@ export function detectPlatform(m: MetadataTree): Platform {
 export class WorkloadNamer {
   private readonly serviceRule: NamingRule;
   private readonly instanceRule: NamingRule;
+  /** The source SkyWalking gives a gateway's call that came from outside the mesh (ServiceMetaInfoFactoryImpl). */
+  readonly unknown: Workload;
 
   /** Throws when a rule is malformed, naming it. */
-  constructor(serviceRule: string, instanceRule: string) {
+  constructor(serviceRule: string, instanceRule: string, private readonly mode: InstancePropertiesMode = 'skywalking') {
     this.serviceRule = compileNamingRule(serviceRule, 'service name rule');
     this.instanceRule = compileNamingRule(instanceRule, 'instance name rule');
+    this.unknown = this.named('UNKNOWN', 'UNKNOWN', {});
   }
 
-  describe(metadata: MetadataTree): Workload {
+  /** Rules that parse but will rarely mean what was written, to log once at startup. */
+  get warnings(): readonly string[] {
+    return [...this.serviceRule.warnings, ...this.instanceRule.warnings];
+  }
+
+  /**
+   * A workload from the metadata SkyWalking's rules see (`naming`) and, for our extended properties,
+   * everything known of it (`full`: a FlatNode has more than SkyWalking shows its rules).
+   */
+  describe(naming: MetadataTree, full: MetadataTree = naming): Workload {
     const properties: Record<string, string> = {};
-    for (const [key, rule] of PROPERTY_RULES) {
-      const v = rule.apply(metadata);
-      if (v !== '') properties[key] = v;
+    for (const [property, key] of SKYWALKING_PROPERTIES) {
+      const v = lookup(naming, key);
+      if (v !== undefined) properties[property] = typeof v === 'string' ? v : '';
     }
-    properties[PLATFORM_PROPERTY] = detectPlatform(metadata);
+    if (this.mode === 'extended') {
+      for (const [property, candidates] of EXTENDED_PROPERTIES) {
+        const v = firstValue(full, candidates);
+        if (v !== undefined) properties[property] = v;
+      }
+      properties[PLATFORM_PROPERTY] = detectPlatform(full);
+    }
     return Object.freeze({
-      service: this.serviceRule.apply(metadata),
-      instance: this.instanceRule.apply(metadata),
+      service: this.serviceRule.apply(naming),
+      instance: this.instanceRule.apply(naming),
       properties: Object.freeze(properties),
     });
   }
-}
 
-/** The source SkyWalking gives a gateway's call that came from outside the mesh (ServiceMetaInfoFactoryImpl). */
-export const UNKNOWN_WORKLOAD: Workload = Object.freeze({
-  service: 'UNKNOWN',
-  instance: 'UNKNOWN',
-  properties: Object.freeze({ [PLATFORM_PROPERTY]: 'unknown' }),
-});
+  /**
+   * The peer of a call without peer metadata, by the service host of its upstream cluster (Istio names
+   * outbound clusters `outbound|PORT|SUBSET|HOST`); undefined, with why, when there is none or it is an IP
+   * address: one service per address would grow without bound.
+   */
+  fromUpstreamCluster(cluster: string | undefined): Workload | 'peer_is_ip_address' | 'no_service_host' {
+    const host = cluster?.startsWith('outbound|') ? cluster.split('|')[3] ?? '' : '';
+    if (host === '') return 'no_service_host';
+    if (isIP(host) !== 0) return 'peer_is_ip_address';
+    return this.named(host, host, { upstream_cluster: cluster! });
+  }
 
-/** A peer known only by its address: the client of an inbound call that sent no metadata. */
-export function workloadFromAddress(ip: string | undefined): Workload {
-  if (!ip) return UNKNOWN_WORKLOAD;
-  return Object.freeze({ service: ip, instance: ip, properties: Object.freeze({ [PLATFORM_PROPERTY]: 'unknown', address: ip }) });
-}
-
-/**
- * A peer known only by the upstream cluster and address of an outbound call: Istio names outbound clusters
- * `outbound|PORT|SUBSET|HOST`, so HOST is the service called (e.g. `httpbin.org`); other clusters
- * (PassthroughCluster, BlackHoleCluster) say nothing of the peer, so its address names it.
- */
-export function workloadFromUpstream(cluster: string | undefined, ip: string | undefined): Workload {
-  const host = cluster?.startsWith('outbound|') ? cluster.split('|')[3] ?? '' : '';
-  const service = host || ip || cluster || '';
-  if (!service) return UNKNOWN_WORKLOAD;
-  const properties: Record<string, string> = { [PLATFORM_PROPERTY]: 'unknown' };
-  if (ip) properties.address = ip;
-  if (cluster) properties.upstream_cluster = cluster;
-  return Object.freeze({ service, instance: ip || service, properties: Object.freeze(properties) });
+  private named(service: string, instance: string, extended: Record<string, string>): Workload {
+    const properties = this.mode === 'extended' ? { ...extended, [PLATFORM_PROPERTY]: 'unknown' } : {};
+    return Object.freeze({ service, instance, properties: Object.freeze(properties) });
+  }
 }

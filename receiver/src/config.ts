@@ -2,6 +2,9 @@
 // of the receiver gets a typed ReceiverConfig. The flag and env names of the first block are relied on
 // by the stack and other tools: do not rename them.
 import { parseArgs } from 'node:util';
+import { NODE_WITHOUT_METADATA, PEERLESS_CALLS, type NodeWithoutMetadata, type PeerlessCalls } from './analyze';
+import { PROTOCOL_DETECTIONS, type ProtocolDetection } from './analyze-entry';
+import { INSTANCE_PROPERTY_MODES, type InstancePropertiesMode } from './analyze-workload';
 import { LOG_LEVELS, type LogLevel } from './log';
 
 export const SINK_NAMES = ['oap', 'memory', 'jsonl'] as const;
@@ -14,6 +17,10 @@ export interface ReceiverConfig {
   oapAddress: string | undefined;
   serviceNameRule: string | undefined;
   instanceNameRule: string | undefined;
+  protocolDetection: ProtocolDetection;
+  peerlessCalls: PeerlessCalls;
+  instanceProperties: InstancePropertiesMode;
+  nodeWithoutMetadata: NodeWithoutMetadata;
   queueCapacity: number;
   batchSize: number;
   flushIntervalMs: number;
@@ -56,6 +63,19 @@ export const SETTINGS: readonly Setting[] = [
     default: undefined, help: "service name rule, SkyWalking metadata-service-mapping syntax (default: SkyWalking's)" },
   { key: 'instanceNameRule', flag: 'instance-name-rule', env: 'RECEIVER_INSTANCE_NAME_RULE', kind: { type: 'text' },
     default: undefined, help: "instance name rule, same syntax (default: SkyWalking's, ${NAME})" },
+  // Our additions to SkyWalking's analysis, each off (`skywalking`) unless chosen; receiver/README.md.
+  { key: 'protocolDetection', flag: 'protocol-detection', env: 'RECEIVER_PROTOCOL_DETECTION',
+    kind: { type: 'enum', values: PROTOCOL_DETECTIONS }, default: 'skywalking',
+    help: 'skywalking: HTTP when the scheme starts with http, else gRPC; grpc: also gRPC by content type, grpc-status or an HTTP/2 POST to /pkg.Service/Method, and HTTP without a scheme' },
+  { key: 'peerlessCalls', flag: 'peerless-calls', env: 'RECEIVER_PEERLESS_CALLS',
+    kind: { type: 'enum', values: PEERLESS_CALLS }, default: 'skywalking',
+    help: 'skywalking: an entry without peer metadata gives no metric (counted); upstream-host: its peer is the service host of its outbound|PORT|SUBSET|HOST cluster (never an IP address), an inbound caller UNKNOWN' },
+  { key: 'instanceProperties', flag: 'instance-properties', env: 'RECEIVER_INSTANCE_PROPERTIES',
+    kind: { type: 'enum', values: INSTANCE_PROPERTY_MODES }, default: 'skywalking',
+    help: 'skywalking: pod and namespace; extended: also cluster_id, workload, version, istio_version, platform (the memory sink draws platforms from it)' },
+  { key: 'nodeWithoutMetadata', flag: 'node-without-metadata', env: 'RECEIVER_NODE_WITHOUT_METADATA',
+    kind: { type: 'enum', values: NODE_WITHOUT_METADATA }, default: 'skywalking',
+    help: 'skywalking: a sidecar that sent no node metadata is named -.- / -; node-id: named from its node id (POD.NAMESPACE) and cluster' },
   { key: 'queueCapacity', flag: 'queue-capacity', env: 'RECEIVER_QUEUE_CAPACITY', kind: INT(1, 10_000_000),
     default: '50000', help: 'metrics the sink may hold while its destination is slow or away; beyond: dropped, counted' },
   { key: 'batchSize', flag: 'batch-size', env: 'RECEIVER_BATCH_SIZE', kind: INT(1, 100_000), default: '500',

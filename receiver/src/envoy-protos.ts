@@ -11,7 +11,11 @@ export const ENVOY_INCLUDE_DIRS = ['envoy-api', 'googleapis', 'protoc-gen-valida
   path.join(XDS_DEPS, d),
 );
 
-/** Envoy's messages keep snake_case; well-known types (Any, Struct, Timestamp …) stay camelCase. */
+/**
+ * Envoy's messages keep snake_case; well-known types (Any, Struct, Timestamp …) stay camelCase. 64-bit
+ * integers decode as numbers (exact up to 2^53); TCP byte counts beyond that are re-read exactly
+ * (alsServiceDefinition), and stay exact from analysis to the OAP encoder (int64.ts).
+ */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: Number,
@@ -34,13 +38,58 @@ export function loadAlsProtos(): { definition: protoLoader.PackageDefinition; gr
   return cached;
 }
 
-/** The AccessLogService definition, for `server.addService` and for test clients. */
+let service: grpc.ServiceDefinition | undefined;
+
+/**
+ * The AccessLogService definition, for `server.addService` and for test clients. Its decoder keeps TCP
+ * byte counts exact beyond 2^53 (withExactTcpByteCounts).
+ */
 export function alsServiceDefinition(): grpc.ServiceDefinition {
-  const svc = loadAlsProtos().definition[ALS_SERVICE] as grpc.ServiceDefinition;
-  return svc;
+  service ??= withExactTcpByteCounts(loadAlsProtos().definition[ALS_SERVICE] as grpc.ServiceDefinition);
+  return service;
+}
+
+/**
+ * Doubles hold a uint64 exactly only up to 2^53: a TCP message with a byte count that large (rare: 8 PiB)
+ * is decoded once more with 64-bit integers as decimal strings, and its counts are taken from there.
+ */
+function withExactTcpByteCounts(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const method = def.StreamAccessLogs;
+  if (!method) throw new Error(`${ALS_SERVICE} has no StreamAccessLogs method`);
+  const decode = method.requestDeserialize as (bytes: Buffer) => StreamAccessLogsMessage;
+  const requestDeserialize = (bytes: Buffer): StreamAccessLogsMessage => {
+    const msg = decode(bytes);
+    const entries = msg.tcp_logs?.log_entry;
+    if (!entries?.some((e) => beyondDouble(e.connection_properties?.received_bytes) || beyondDouble(e.connection_properties?.sent_bytes))) {
+      return msg;
+    }
+    const exact = exactDecoder()(bytes).tcp_logs?.log_entry ?? [];
+    entries.forEach((e, i) => {
+      const counts = exact[i]?.connection_properties;
+      if (e.connection_properties && counts) Object.assign(e.connection_properties, counts);
+    });
+    return msg;
+  };
+  return { ...def, StreamAccessLogs: { ...method, requestDeserialize } };
+}
+
+const beyondDouble = (v: Int64Field | undefined): boolean => typeof v === 'number' && v > Number.MAX_SAFE_INTEGER;
+
+let exact: ((bytes: Buffer) => StreamAccessLogsMessage) | undefined;
+
+function exactDecoder(): (bytes: Buffer) => StreamAccessLogsMessage {
+  if (!exact) {
+    const definition = protoLoader.loadSync('envoy/service/accesslog/v3/als.proto', { ...LOADER_OPTIONS, longs: String });
+    const method = (definition[ALS_SERVICE] as grpc.ServiceDefinition).StreamAccessLogs!;
+    exact = method.requestDeserialize as (bytes: Buffer) => StreamAccessLogsMessage;
+  }
+  return exact;
 }
 
 // ---- decoded shapes (the subset the receiver reads) ----
+
+/** A uint64 count: a number, or its decimal digits beyond 2^53. */
+export type Int64Field = number | string;
 
 export interface Duration { seconds?: number; nanos?: number }
 export interface Timestamp { seconds?: number; nanos?: number }
@@ -103,7 +152,7 @@ export interface HttpAccessLogEntry {
 
 export interface TcpAccessLogEntry {
   common_properties?: AccessLogCommon;
-  connection_properties?: { received_bytes?: number; sent_bytes?: number };
+  connection_properties?: { received_bytes?: Int64Field; sent_bytes?: Int64Field };
 }
 
 export interface StreamAccessLogsMessage {

@@ -1,6 +1,7 @@
 // The one shape that flows from analysis to every sink. Field names and meanings follow SkyWalking's
 // service-mesh probe protocol (skywalking.v3 HTTPServiceMeshMetric / TCPServiceMeshMetric), so the OAP
 // sink is a plain mapping and the memory/jsonl sinks show exactly what OAP would receive.
+import type { Int64 } from './int64';
 
 export type DetectPoint = 'client' | 'server' | 'proxy';
 export type HttpProtocol = 'HTTP' | 'gRPC';
@@ -21,11 +22,15 @@ interface MeshMetricBase {
   tlsMode: TlsMode;
   /** Envoy response flags in SkyWalking's words (e.g. `no_healthy_upstream`), empty when none. */
   internalErrorCode: string;
-  internalRequestLatencyNanos: number;
-  internalResponseLatencyNanos: number;
-  /** Extra facts about each side (namespace, cluster, platform …); sent as KeyStringValuePair lists. */
-  sourceInstanceProperties: Record<string, string>;
-  destInstanceProperties: Record<string, string>;
+  /** int64 on the wire: exact (a BigInt beyond 2^53). */
+  internalRequestLatencyNanos: Int64;
+  internalResponseLatencyNanos: Int64;
+  /**
+   * Facts about each side, sent as KeyStringValuePair lists in this order: SkyWalking's `pod` and
+   * `namespace`, or ours too with --instance-properties extended (cluster, workload, platform …).
+   */
+  sourceInstanceProperties: Readonly<Record<string, string>>;
+  destInstanceProperties: Readonly<Record<string, string>>;
 }
 
 export interface HttpMeshMetric extends MeshMetricBase {
@@ -41,8 +46,9 @@ export interface HttpMeshMetric extends MeshMetricBase {
 
 export interface TcpMeshMetric extends MeshMetricBase {
   kind: 'tcp';
-  receivedBytes: number;
-  sentBytes: number;
+  /** uint64 on the wire: exact (a BigInt beyond 2^53). */
+  receivedBytes: Int64;
+  sentBytes: Int64;
 }
 
 export type MeshMetric = HttpMeshMetric | TcpMeshMetric;

@@ -36,6 +36,7 @@ export class ReceiverMetrics implements SinkStats {
   readonly activeStreams: client.Gauge;
   readonly streamsEnded: client.Counter<'code'>;
   readonly metadataProblems: client.Counter<'reason'>;
+  readonly entriesSkipped: client.Counter<'reason'>;
   readonly deliveryFailures: client.Counter<'sink'>;
   readonly streamEntries: client.Gauge<'node' | 'stream'>;
   readonly streamsPaused: client.Gauge;
@@ -75,6 +76,11 @@ export class ReceiverMetrics implements SinkStats {
     });
     this.metadataProblems = new client.Counter({
       name: 'receiver_metadata_problems_total', help: 'Peer/node metadata problems met during analysis, by reason',
+      labelNames: ['reason'], registers,
+    });
+    this.entriesSkipped = new client.Counter({
+      name: 'receiver_als_entries_skipped_total',
+      help: 'ALS entries that gave no metric, by reason (no peer metadata, unreadable peers, a peer only an IP address names …)',
       labelNames: ['reason'], registers,
     });
     this.deliveryFailures = new client.Counter({

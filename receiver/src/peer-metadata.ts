@@ -6,7 +6,12 @@
 //    (istio/proxy WorkloadMetadataObject::serializeAsProto: lowercase keys name, namespace, cluster,
 //    service, revision, workload, type, app, version, identity, labels); the node-metadata shape
 //    (NAME, NAMESPACE, LABELS …) is read the same way, since lookups ignore case.
-// Both decode to a MetadataTree keyed like node metadata, so one naming rule serves all.
+// Both decode to a MetadataTree keyed like node metadata, so one naming rule serves all. As in SkyWalking's
+// MetaExchangeALSHTTPAnalyzer, the key says the format: `*_peer` must unpack as a Struct (Any.unpack checks
+// the type), `wasm.*_peer` is read as a BytesValue whatever its type URL (ServiceMetaInfoAdapter(Any)).
+// Rules see of a FlatNode only what SkyWalking's ServiceMetaInfoAdapter.extractStructFromNodeFlatBuffer
+// puts in its Struct: NAME, NAMESPACE, CLUSTER_ID (each "" when absent) and LABELS; the rest of the FlatNode
+// is kept for our own instance properties (--instance-properties extended).
 import type { Any } from './envoy-protos';
 import { FlatNode, readFlatNode } from './flat-node';
 import { MetadataTree, decodeBytesValue, decodeStruct } from './metadata-struct';
@@ -14,10 +19,10 @@ import { MetadataTree, decodeBytesValue, decodeStruct } from './metadata-struct'
 export type PeerDirection = 'upstream' | 'downstream';
 export type PeerFormat = 'struct' | 'flatnode';
 
-/** Filter state keys per direction, the Istio 1.24+ key first: it wins when an entry has both. */
-export const PEER_KEYS: Readonly<Record<PeerDirection, readonly string[]>> = {
-  upstream: ['upstream_peer', 'wasm.upstream_peer'],
-  downstream: ['downstream_peer', 'wasm.downstream_peer'],
+/** Filter state keys per direction with the format each carries, the Istio 1.24+ key first. */
+export const PEER_KEYS: Readonly<Record<PeerDirection, readonly { key: string; format: PeerFormat }[]>> = {
+  upstream: [{ key: 'upstream_peer', format: 'struct' }, { key: 'wasm.upstream_peer', format: 'flatnode' }],
+  downstream: [{ key: 'downstream_peer', format: 'struct' }, { key: 'wasm.downstream_peer', format: 'flatnode' }],
 };
 
 export const STRUCT_TYPE = 'google.protobuf.Struct';
@@ -33,25 +38,30 @@ export type PeerDecodeProblem =
   | 'peer_metadata_empty';
 
 export type PeerDecodeResult =
-  | { ok: true; format: PeerFormat; metadata: MetadataTree }
+  | { ok: true; format: PeerFormat; metadata: MetadataTree; naming: MetadataTree }
   | { ok: false; problem: PeerDecodeProblem; detail: string };
 
-/** Decodes one peer metadata Any, whichever key it came under; never throws. */
-export function decodePeerAny(any: Any): PeerDecodeResult {
+/**
+ * Decodes one peer metadata Any in the format its key carries (or, without one, the format its type URL
+ * names); never throws. `metadata` is everything it holds, `naming` what SkyWalking's rules see of it.
+ */
+export function decodePeerAny(any: Any, format?: PeerFormat): PeerDecodeResult {
   const typeUrl = any.type_url ?? '';
   const typeName = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
   const value = any.value ?? new Uint8Array(0);
-  if (typeName === STRUCT_TYPE) {
+  const as = format ?? (typeName === STRUCT_TYPE ? 'struct' : typeName === BYTES_VALUE_TYPE ? 'flatnode' : undefined);
+  if (as === 'struct') {
+    if (typeName !== STRUCT_TYPE) return { ok: false, problem: 'unknown_any_type', detail: `type URL ${JSON.stringify(typeUrl)} under a Struct key` };
     let metadata: MetadataTree;
     try {
       metadata = decodeStruct(value);
     } catch (e) {
       return { ok: false, problem: 'struct_malformed', detail: (e as Error).message };
     }
-    if (Object.keys(metadata).length === 0) return { ok: false, problem: 'peer_metadata_empty', detail: 'empty Struct' };
-    return { ok: true, format: 'struct', metadata };
+    // An empty Struct is a peer all of whose names are "-", as in SkyWalking.
+    return { ok: true, format: 'struct', metadata, naming: metadata };
   }
-  if (typeName === BYTES_VALUE_TYPE) {
+  if (as === 'flatnode') {
     let bytes: Uint8Array;
     try {
       bytes = decodeBytesValue(value);
@@ -59,16 +69,23 @@ export function decodePeerAny(any: Any): PeerDecodeResult {
       return { ok: false, problem: 'bytes_value_malformed', detail: (e as Error).message };
     }
     if (bytes.length === 0) return { ok: false, problem: 'peer_metadata_empty', detail: 'empty BytesValue' };
+    let node: FlatNode;
     try {
-      return { ok: true, format: 'flatnode', metadata: flatNodeToMetadata(readFlatNode(bytes)) };
+      node = readFlatNode(bytes);
     } catch (e) {
       return { ok: false, problem: 'flatnode_corrupt', detail: (e as Error).message };
     }
+    return { ok: true, format: 'flatnode', metadata: flatNodeToMetadata(node), naming: flatNodeNamingView(node) };
   }
   return { ok: false, problem: 'unknown_any_type', detail: `type URL ${JSON.stringify(typeUrl)}` };
 }
 
-/** A FlatNode under the node metadata keys Istio's agent uses (lists joined by commas, as there). */
+/** The Struct SkyWalking builds from a FlatNode for its rules (ServiceMetaInfoAdapter.extractStructFromNodeFlatBuffer). */
+export function flatNodeNamingView(node: FlatNode): MetadataTree {
+  return { NAME: node.name ?? '', NAMESPACE: node.namespace ?? '', CLUSTER_ID: node.clusterId ?? '', LABELS: node.labels ?? {} };
+}
+
+/** A whole FlatNode under the node metadata keys Istio's agent uses (lists joined by commas, as there). */
 export function flatNodeToMetadata(node: FlatNode): MetadataTree {
   const tree: Record<string, string | MetadataTree> = {};
   const put = (key: string, value: string | MetadataTree | undefined) => {

@@ -2,7 +2,7 @@
 // stopped as one. main.ts adds only the process concerns (argv, signals, exit codes); tests start this
 // directly on loopback.
 import { AdminServer } from './admin';
-import { createAnalyzer, METADATA_PROBLEMS, type Analyzer } from './analyze';
+import { createAnalyzer, METADATA_PROBLEMS, SKIP_REASONS, type Analyzer } from './analyze';
 import { ConfigError, splitHostPort, type ReceiverConfig } from './config';
 import { silentLogger, type Logger } from './log';
 import { DROP_REASONS, ReceiverMetrics } from './metrics';
@@ -28,17 +28,28 @@ function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Log
 }
 
 /** Throws ConfigError for a malformed naming rule, so it is reported like any bad flag. */
-function buildAnalyzer(config: ReceiverConfig, metrics: ReceiverMetrics): Analyzer {
+function buildAnalyzer(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Logger): Analyzer {
   for (const reason of METADATA_PROBLEMS) metrics.metadataProblems.inc({ reason }, 0);
+  for (const reason of SKIP_REASONS) metrics.entriesSkipped.inc({ reason }, 0);
+  let analyzer: Analyzer;
   try {
-    return createAnalyzer({
+    analyzer = createAnalyzer({
       serviceNameRule: config.serviceNameRule,
       instanceNameRule: config.instanceNameRule,
-      observer: { metadataProblem: (reason) => metrics.metadataProblems.inc({ reason }) },
+      protocolDetection: config.protocolDetection,
+      peerlessCalls: config.peerlessCalls,
+      instanceProperties: config.instanceProperties,
+      nodeWithoutMetadata: config.nodeWithoutMetadata,
+      observer: {
+        metadataProblem: (reason) => metrics.metadataProblems.inc({ reason }),
+        entrySkipped: (reason) => metrics.entriesSkipped.inc({ reason }),
+      },
     });
   } catch (err) {
     throw new ConfigError(`--service-name-rule / --instance-name-rule: ${(err as Error).message}`);
   }
+  for (const warning of analyzer.warnings) logger.warn('naming rule', { warning });
+  return analyzer;
 }
 
 export interface Totals {
@@ -60,7 +71,7 @@ export class Receiver {
   /** Builds everything (throws ConfigError for a bad naming rule); nothing listens until start(). */
   constructor(readonly config: ReceiverConfig, private readonly logger: Logger = silentLogger) {
     this.metrics = new ReceiverMetrics(config.sink);
-    const analyzer = buildAnalyzer(config, this.metrics);
+    const analyzer = buildAnalyzer(config, this.metrics, logger);
     const sink = (this.sink = buildSink(config, this.metrics, logger));
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),

@@ -212,16 +212,14 @@ export class AlsServer {
       return;
     }
     if (!s.analyzer) {
+      // As SkyWalking's handler: the first message names the stream's node, once; without one the stream is
+      // still analysed, its side named from empty metadata (the analyzer counts it).
       const node = msg.identifier?.node;
-      if (!node) {
-        this.fail(s, grpc.status.INVALID_ARGUMENT,
-          'the first StreamAccessLogsMessage of a stream must carry identifier.node (the sidecar identity)');
-        return;
-      }
       s.node = node;
-      s.nodeId = node.id ?? '';
+      s.nodeId = node?.id ?? '';
       s.analyzer = this.opts.analyzer.forNode(node);
-      this.logger.debug('stream identified', { stream: s.seq, node: s.nodeId });
+      if (node) this.logger.debug('stream identified', { stream: s.seq, node: s.nodeId });
+      else this.logger.warn('the first message of a stream has no identifier.node; its entries are analysed with an unnamed node', { stream: s.seq });
     }
     this.analyze(s, msg);
   }

@@ -1,21 +1,28 @@
 // Service and instance names from workload metadata, by rules in the syntax of SkyWalking's
-// metadata-service-mapping.yaml (apache/skywalking oap-server/server-starter/src/main/resources/, read by
-// library-util FieldsHelper): text stands as written, `${A,B,C}` is the first of A, B, C that is non-empty
-// (and not "-"), `A.B` walks into a nested struct, `"x.y/z"` quotes a key holding dots, keys match
-// case-insensitively. Unlike FieldsHelper (which writes "-"), a field with no value contributes ''.
-// Rules are parsed once, at startup; a bad one throws naming the rule and the column.
+// metadata-service-mapping.yaml, read as its FieldsHelper reads them (apache/skywalking oap-server/
+// server-library/library-util/.../FieldsHelper.java, init and inflate):
+//  - `${…}` runs to the first `}`; inside, candidates split on `,` and keys on `.`, empty pieces dropped and
+//    nothing trimmed (so `${LABELS.app,}` is one candidate, and in `${NAME, NAMESPACE}` the second key is
+//    " NAMESPACE", space included); `"x.y/z"` quotes a key holding dots; keys match case-insensitively;
+//  - a `${…}` is the first candidate whose value is a non-empty string other than "-", else "-";
+//  - text before each `${…}` stands as written.
+// One deliberate difference (receiver/README.md): text after the last `${…}` is kept, where FieldsHelper
+// drops it (it never calls appendTail). Rules are parsed once, at startup; a rule that cannot mean what was
+// written (empty, an unclosed `${` or quote) throws naming the rule and the column.
 import { MetadataTree, lookupString } from './metadata-struct';
 
-/**
- * SkyWalking's default service rule. `SERVICE` (last) is what finds the canonical name in Istio 1.24+
- * Struct peers, whose keys are lowercase and flat (`service`, `namespace`, `name`).
- */
+/** SkyWalking's default rules (oap-server/server-starter/src/main/resources/metadata-service-mapping.yaml). */
 export const DEFAULT_SERVICE_NAME_RULE =
   '${LABELS."service.istio.io/canonical-name",LABELS."app.kubernetes.io/name",LABELS.app,LABELS.k8s-app,SERVICE}.${NAMESPACE}';
 export const DEFAULT_INSTANCE_NAME_RULE = '${NAME}';
 
+/** What FieldsHelper gives a `${…}` none of whose candidates has a value. */
+export const MISSING_VALUE = '-';
+
 export interface NamingRule {
   readonly source: string;
+  /** Keys that will rarely match what was meant (whitespace kept in a key): to log at startup. */
+  readonly warnings: readonly string[];
   apply(metadata: MetadataTree): string;
 }
 
@@ -25,109 +32,72 @@ type Piece = string | Expression;
 
 /** Parses `rule`; `what` names it in errors (e.g. "service name rule"). */
 export function compileNamingRule(rule: string, what = 'naming rule'): NamingRule {
-  const pieces = new RuleParser(rule, what).parse();
+  const fail = (message: string, at: number): never => {
+    throw new Error(`invalid ${what} ${JSON.stringify(rule)}: ${message} at column ${at + 1}`);
+  };
+  if (rule.trim() === '') fail('it is empty', 0);
+  const pieces: Piece[] = [];
+  const warnings: string[] = [];
+  let pos = 0;
+  for (;;) {
+    const open = rule.indexOf('${', pos);
+    if (open < 0) break;
+    // FieldsHelper's `\$\{(.+?)}`: at least one character, up to the first `}`.
+    const close = rule.indexOf('}', open + 3);
+    if (close < 0) fail('"${" is never closed', open);
+    if (open > pos) pieces.push(rule.slice(pos, open));
+    pieces.push(expression(rule.slice(open + 2, close), open + 2, fail, warnings, what));
+    pos = close + 1;
+  }
+  if (pos < rule.length) pieces.push(rule.slice(pos));
   return {
     source: rule,
+    warnings,
     apply(metadata: MetadataTree): string {
       let out = '';
-      for (const piece of pieces) out += typeof piece === 'string' ? piece : firstValue(metadata, piece);
+      for (const piece of pieces) out += typeof piece === 'string' ? piece : firstValue(metadata, piece) ?? MISSING_VALUE;
       return out;
     },
   };
 }
 
-function firstValue(metadata: MetadataTree, candidates: Expression): string {
+/** The first candidate with a value (a non-empty string other than "-"), or undefined. */
+export function firstValue(metadata: MetadataTree, candidates: Expression): string | undefined {
   for (const path of candidates) {
     const v = lookupString(metadata, ...path);
-    if (v !== '' && v !== '-') return v;
+    if (v !== '' && v !== MISSING_VALUE) return v;
   }
-  return '';
+  return undefined;
 }
 
-/** Characters that end a bare key (or may not appear in one). */
-const BARE_KEY_STOP = new Set(['.', ',', '}', '"', '{', '$']);
-
-class RuleParser {
-  private pos = 0;
-
-  constructor(private readonly rule: string, private readonly what: string) {}
-
-  private fail(message: string, at: number): never {
-    throw new Error(`invalid ${this.what} ${JSON.stringify(this.rule)}: ${message} at column ${at + 1}`);
-  }
-
-  parse(): Piece[] {
-    if (this.rule.trim() === '') this.fail('it is empty', 0);
-    const pieces: Piece[] = [];
-    let literal = '';
-    while (this.pos < this.rule.length) {
-      if (this.rule.startsWith('${', this.pos)) {
-        if (literal) pieces.push(literal);
-        literal = '';
-        pieces.push(this.expression());
-      } else {
-        literal += this.rule[this.pos++];
+/** Splitter.on(',').omitEmptyStrings(), then each candidate on '.', quoted runs joined back, quotes removed. */
+function expression(
+  body: string, at: number, fail: (message: string, at: number) => never, warnings: string[], what: string,
+): Expression {
+  const candidates: string[][] = [];
+  for (const candidate of body.split(',')) {
+    if (candidate === '') continue;
+    const keys: string[] = [];
+    let quoted: string | undefined;
+    for (const token of candidate.split('.')) {
+      if (token === '') continue;
+      if (quoted === undefined && token.startsWith('"')) quoted = token;
+      else if (quoted !== undefined) quoted += `.${token}`;
+      else keys.push(token);
+      if (quoted !== undefined && token.endsWith('"')) {
+        keys.push(quoted.replaceAll('"', ''));
+        quoted = undefined;
       }
     }
-    if (literal) pieces.push(literal);
-    return pieces;
-  }
-
-  /** `${` candidate (`,` candidate)* `}` */
-  private expression(): Expression {
-    const open = this.pos;
-    this.pos += 2;
-    const candidates: string[][] = [];
-    for (;;) {
-      candidates.push(this.candidate(open));
-      const c = this.rule[this.pos];
-      if (c === '}') {
-        this.pos++;
-        return candidates;
+    // FieldsHelper silently drops an unclosed quoted key, turning `LABELS."app` into `LABELS`.
+    if (quoted !== undefined) fail(`quoted key ${quoted} is never closed`, at + body.indexOf(quoted));
+    for (const key of keys) {
+      if (key !== key.trim()) {
+        warnings.push(`${what}: key ${JSON.stringify(key)} keeps its whitespace, as SkyWalking's FieldsHelper does; ` +
+          `it matches only a metadata key spelled with it (write ${JSON.stringify(key.trim())} to mean that key)`);
       }
-      if (c === ',') {
-        this.pos++;
-        continue;
-      }
-      if (c === undefined) this.fail('"${" is never closed', open);
-      this.fail(`unexpected ${JSON.stringify(c)}`, this.pos);
     }
+    if (keys.length > 0) candidates.push(keys);
   }
-
-  /** key (`.` key)* */
-  private candidate(open: number): string[] {
-    const path: string[] = [];
-    for (;;) {
-      path.push(this.key(open, path.length === 0));
-      if (this.rule[this.pos] !== '.') return path;
-      this.pos++;
-    }
-  }
-
-  private key(open: number, first: boolean): string {
-    const start = this.pos;
-    const c = this.rule[start];
-    if (c === undefined) this.fail('"${" is never closed', open);
-    if (c === '"') {
-      const close = this.rule.indexOf('"', start + 1);
-      if (close < 0) this.fail('quoted key is never closed', start);
-      if (close === start + 1) this.fail('empty quoted key', start);
-      this.pos = close + 1;
-      const next = this.rule[this.pos];
-      if (next !== undefined && next !== '.' && next !== ',' && next !== '}') {
-        this.fail(`expected ".", "," or "}" after a quoted key, found ${JSON.stringify(next)}`, this.pos);
-      }
-      return this.rule.slice(start + 1, close);
-    }
-    while (this.pos < this.rule.length && !BARE_KEY_STOP.has(this.rule[this.pos])) {
-      if (/\s/.test(this.rule[this.pos])) this.fail('whitespace in a key (quote the key if it is meant)', this.pos);
-      this.pos++;
-    }
-    if (this.pos === start) {
-      const found = this.rule[start];
-      if (found === '.' || found === ',' || found === '}') this.fail(first ? 'empty field name' : 'empty key after "."', start);
-      this.fail(`unexpected ${JSON.stringify(found)}`, start);
-    }
-    return this.rule.slice(start, this.pos);
-  }
+  return candidates;
 }

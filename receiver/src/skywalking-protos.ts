@@ -113,6 +113,12 @@ export type EncodableServiceMeshMetrics =
 
 export interface KeyStringValuePair { key: string; value: string }
 
+/**
+ * An int64 as proto-loader decodes it: a number with SKYWALKING_LOADER_OPTIONS (exact up to 2^53), a
+ * decimal string with `longs: String` (exact); protobufjs's encoder takes either.
+ */
+export type Int64Wire = number | string;
+
 export interface MeshMetricWireBase {
   startTime: number;
   endTime: number;
@@ -123,8 +129,8 @@ export interface MeshMetricWireBase {
   detectPoint: 'client' | 'server' | 'proxy';
   tlsMode: string;
   internalErrorCode: string;
-  internalRequestLatencyNanos: number;
-  internalResponseLatencyNanos: number;
+  internalRequestLatencyNanos: Int64Wire;
+  internalResponseLatencyNanos: Int64Wire;
   sourceInstanceProperties: KeyStringValuePair[];
   destInstanceProperties: KeyStringValuePair[];
 }
@@ -138,8 +144,8 @@ export interface HttpMeshMetricWire extends MeshMetricWireBase {
 }
 
 export interface TcpMeshMetricWire extends MeshMetricWireBase {
-  receivedBytes: number;
-  sentBytes: number;
+  receivedBytes: Int64Wire;
+  sentBytes: Int64Wire;
 }
 
 export interface ServiceMeshMetricsWire {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { replayBurst, type ReplayStats } from '../../receiver/src/replay/replayer';
 import type { Receiver } from '../../receiver/src/receiver';
+import { DEMO_RECEIVER_FLAGS } from '../../receiver/src/replay/local-demo';
 import type { CallJson, TopologyJson } from '../../receiver/src/sinks/memory';
 import { startReceiver, waitFor } from '../receiver/harness';
 import { EXPECTED_EDGES, EXPECTED_SERVICES, serviceName } from './expected-mesh';
@@ -17,7 +18,7 @@ describe('the replayed hybrid Online Boutique, analysed by the receiver', functi
   let topology: TopologyJson;
 
   before(async () => {
-    receiver = await startReceiver('--sink', 'memory');
+    receiver = await startReceiver(...DEMO_RECEIVER_FLAGS);
     stats = await replayBurst({ target: `127.0.0.1:${receiver.grpcPort}`, seed: 2026, userActions: 500, startMs: Date.UTC(2026, 10, 25, 12) });
     const sent = stats.httpEntries + stats.tcpEntries;
     await waitFor(async () => (await receiver.metrics.value('receiver_als_entries_received_total')) === sent, `${sent} entries at the receiver`, 15_000);

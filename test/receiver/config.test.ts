@@ -13,6 +13,28 @@ describe('receiver config', () => {
     assert.deepEqual([c.listen, c.admin, c.sink, c.serviceNameRule, c.instanceNameRule], ['0.0.0.0:11800', '0.0.0.0:8080', 'memory', undefined, undefined]);
   });
 
+  it('defaults every addition to SkyWalking\'s meaning', () => {
+    const c = config([]);
+    assert.deepEqual([c.protocolDetection, c.peerlessCalls, c.instanceProperties, c.nodeWithoutMetadata],
+      ['skywalking', 'skywalking', 'skywalking', 'skywalking']);
+  });
+
+  it('turns each addition on by its flag or its environment variable', () => {
+    const byFlag = config(['--protocol-detection', 'grpc', '--peerless-calls', 'upstream-host', '--instance-properties', 'extended',
+      '--node-without-metadata', 'node-id']);
+    const byEnv = config([], { RECEIVER_PROTOCOL_DETECTION: 'grpc', RECEIVER_PEERLESS_CALLS: 'upstream-host',
+      RECEIVER_INSTANCE_PROPERTIES: 'extended', RECEIVER_NODE_WITHOUT_METADATA: 'node-id' });
+    for (const c of [byFlag, byEnv]) {
+      assert.deepEqual([c.protocolDetection, c.peerlessCalls, c.instanceProperties, c.nodeWithoutMetadata],
+        ['grpc', 'upstream-host', 'extended', 'node-id']);
+    }
+  });
+
+  it('rejects an addition\'s unknown value, naming what is allowed', () => {
+    assert.throws(() => config(['--peerless-calls', 'address']), /--peerless-calls: invalid value "address"; allowed: skywalking \| upstream-host/);
+    assert.throws(() => config(['--protocol-detection', 'auto']), /allowed: skywalking \| grpc/);
+  });
+
   it('reads every setting the stack relies on from its environment variable', () => {
     const c = config([], {
       RECEIVER_LISTEN: '127.0.0.1:9000', RECEIVER_ADMIN: '127.0.0.1:9001', RECEIVER_SINK: 'oap',

@@ -35,8 +35,8 @@ describe('receiver end to end', function () {
     client = alsClient(receiver.grpcPort);
   }
 
-  async function withMemory() {
-    receiver = await startReceiver('--sink', 'memory');
+  async function withMemory(...flags: string[]) {
+    receiver = await startReceiver('--sink', 'memory', ...flags);
     client = alsClient(receiver.grpcPort);
   }
 
@@ -88,6 +88,13 @@ describe('receiver end to end', function () {
       [server.endpoint, server.responseCode, server.status, server.protocol, server.tlsMode, server.latency >= 1],
       ['GET:/hipstershop.ProductCatalogService/ListProducts', 200, true, 'HTTP', 'mTLS', true],
     );
+    assert.deepEqual(server.destInstanceProperties, [{ key: 'pod', value: catalog.name }, { key: 'namespace', value: 'boutique' }]);
+  });
+
+  it('delivers our extended instance properties with --instance-properties extended', async () => {
+    await withOap('--instance-properties', 'extended');
+    await reportCall('struct');
+    const server = oap.httpMetrics().find((m) => m.detectPoint === 'server')!;
     assert.ok(server.destInstanceProperties.some((p) => p.key === 'platform' && p.value === 'kubernetes'));
   });
 
@@ -103,15 +110,22 @@ describe('receiver end to end', function () {
     );
   });
 
-  it('names the peer of an entry without peer metadata from the entry and counts the problem', async () => {
+  it('makes no metric of an entry without peer metadata, counting it as skipped', async () => {
     await withOap();
+    const call = httpCall(frontend, checkout, { peerEncoding: 'none' });
+    await report(client!, nodeOf(frontend), [{ http: [call.client] }]);
+    await waitFor(async () => /receiver_als_entries_skipped_total\{reason="no_peer_metadata"\} 1/.test(await metricsText()), 'the skip counted');
+    assert.equal((await receiver!.totals()).produced, 0);
+  });
+
+  it('names the peer of an entry without peer metadata after its upstream host with --peerless-calls upstream-host', async () => {
+    await withOap('--peerless-calls', 'upstream-host');
     const call = httpCall(frontend, checkout, { peerEncoding: 'none' });
     await report(client!, nodeOf(frontend), [{ http: [call.client] }]);
     await waitFor(() => oap.httpMetrics().length === 1, 'the metric of the call');
     const [m] = oap.httpMetrics();
     assert.equal(m!.sourceServiceName, 'frontend.boutique');
-    assert.match(m!.destServiceName, /checkoutservice/);
-    assert.match(await metricsText(), /receiver_metadata_problems_total\{reason="no_peer_metadata"\} 1/);
+    assert.equal(m!.destServiceName, call.client.common_properties!.upstream_cluster!.split('|')[3]);
   });
 
   it('reports a gateway entry from outside the mesh as a server-side metric of the gateway', async () => {
@@ -163,8 +177,8 @@ describe('receiver end to end', function () {
     ]);
   });
 
-  it('shows Kubernetes→VM, VM→VM and VM→Kubernetes calls with the platform of every service', async () => {
-    await withMemory();
+  it('shows Kubernetes→VM, VM→VM and VM→Kubernetes calls with the platform of every service (extended properties)', async () => {
+    await withMemory('--instance-properties', 'extended');
     const k8sToVm = httpCall(frontend, checkout, { peerEncoding: 'struct' });
     const vmToVm = httpCall(checkout, payment, { peerEncoding: 'flatnode' });
     const vmToK8s = httpCall(checkout, catalog, { peerEncoding: 'both' });

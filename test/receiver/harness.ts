@@ -2,8 +2,9 @@
 // metrics, and a bounded wait. Nothing here decides a test's outcome.
 import * as grpc from '@grpc/grpc-js';
 import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/envoy-protos';
+import * as protoLoader from '@grpc/proto-loader';
 import {
-  meshMetricServiceDefinition, type ServiceMeshMetricsWire,
+  MESH_METRIC_SERVICE, SERVICE_MESH_PROTO, SKYWALKING_LOADER_OPTIONS, meshMetricServiceDefinition, type ServiceMeshMetricsWire,
 } from '../../receiver/src/skywalking-protos';
 import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
 
@@ -44,8 +45,19 @@ export function alsClient(port: number): grpc.Client {
   return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
-/** A real OAP-side peer: implements ServiceMeshMetricService/collect and keeps what it decoded. */
+/** The collect service decoding int64 fields as exact decimal strings, as a Java long would hold them. */
+export function exactMeshMetricServiceDefinition(): grpc.ServiceDefinition {
+  const def = protoLoader.loadSync(SERVICE_MESH_PROTO, { ...SKYWALKING_LOADER_OPTIONS, longs: String });
+  return def[MESH_METRIC_SERVICE] as grpc.ServiceDefinition;
+}
+
+/**
+ * A real OAP-side peer: implements ServiceMeshMetricService/collect and keeps what it decoded (int64
+ * fields as numbers, or exact decimal strings with `exactLongs`).
+ */
 export class FakeOap {
+  constructor(private readonly opts: { exactLongs?: boolean } = {}) {}
+
   readonly received: ServiceMeshMetricsWire[] = [];
   calls = 0;
   /** When set, every call is answered with this status after reading it. */
@@ -56,7 +68,7 @@ export class FakeOap {
 
   async start(port = 0): Promise<number> {
     this.server = new grpc.Server();
-    this.server.addService(meshMetricServiceDefinition(), {
+    this.server.addService(this.opts.exactLongs ? exactMeshMetricServiceDefinition() : meshMetricServiceDefinition(), {
       collect: (call: grpc.ServerReadableStream<ServiceMeshMetricsWire, object>, cb: grpc.sendUnaryData<object>) => {
         this.calls++;
         const batch: ServiceMeshMetricsWire[] = [];

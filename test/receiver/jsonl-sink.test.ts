@@ -34,6 +34,16 @@ describe('jsonl sink', () => {
     assert.deepEqual(out.text.trimEnd().split('\n').map((l) => JSON.parse(l)), metricsIn);
   });
 
+  it('writes 64-bit values beyond 2^53 as exact JSON numbers', async () => {
+    const out = new SlowOut();
+    out.release();
+    const sink = new JsonlSink({ stats: metrics, queueCapacity: 100, out });
+    sink.offer([tcpMetric({ receivedBytes: 2n ** 63n - 1n, internalRequestLatencyNanos: 9_007_199_254_740_993n })]);
+    await sink.close(1000);
+    assert.match(out.text, /"internalRequestLatencyNanos":9007199254740993,/);
+    assert.match(out.text, /"receivedBytes":9223372036854775807,/);
+  });
+
   it('holds what stdout cannot take yet in a bounded queue and drops the rest as queue_full', async () => {
     const out = new SlowOut();
     const sink = new JsonlSink({ stats: metrics, queueCapacity: 5, out });

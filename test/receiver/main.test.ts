@@ -66,6 +66,14 @@ describe('receiver main.js as a process', function () {
     assert.match(r.stderr, /--service-name-rule/);
   });
 
+  it('accepts a rule SkyWalking accepts with a spaced key, warning that the space is part of the key', async () => {
+    const c = run([...LOOPBACK, '--service-name-rule', '${NAME, NAMESPACE}']);
+    await c.started();
+    c.proc.kill('SIGTERM');
+    await c.exited;
+    assert.ok(c.logs().some((l) => l.level === 'warn' && /" NAMESPACE" keeps its whitespace/.test(String(l.warning))), c.stderr);
+  });
+
   it('logs structured JSON lines on stderr', async () => {
     const c = run([...LOOPBACK]);
     await c.started();

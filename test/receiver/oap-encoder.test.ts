@@ -5,7 +5,8 @@ import {
   type ServiceMeshMetricsWire, type TcpMeshMetricWire,
 } from '../../receiver/src/skywalking-protos';
 import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
-import { httpMetric, tcpMetric } from './harness';
+import type { Int64 } from '../../receiver/src/int64';
+import { exactMeshMetricServiceDefinition, httpMetric, tcpMetric } from './harness';
 
 // The oap sink writes the collect request's bytes itself (BatchEncoder). These tests hold it to the
 // .proto: what it writes must decode, with the proto as the OAP peer decodes it, to exactly the metrics
@@ -17,38 +18,45 @@ function pairs(props: Record<string, string>): KeyStringValuePair[] {
   return out;
 }
 
-function httpWire(m: HttpMeshMetric): HttpMeshMetricWire {
+/** An int64 as the wire types carry it: a number, or (exact mode, or beyond 2^53) its decimal digits. */
+type Long64 = (v: Int64) => number | string;
+const asNumber: Long64 = (v) => (typeof v === 'bigint' ? String(v) : v);
+const asString: Long64 = (v) => String(v);
+
+function httpWire(m: HttpMeshMetric, l: Long64 = asNumber): HttpMeshMetricWire {
   return {
-    startTime: m.startTime, endTime: m.endTime,
+    startTime: l(m.startTime) as number, endTime: l(m.endTime) as number,
     sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
     destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
     endpoint: m.endpoint, latency: m.latency, responseCode: m.responseCode, status: m.status,
     protocol: m.protocol, detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
-    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    internalRequestLatencyNanos: l(m.internalRequestLatencyNanos), internalResponseLatencyNanos: l(m.internalResponseLatencyNanos),
     sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
   };
 }
 
-function tcpWire(m: TcpMeshMetric): TcpMeshMetricWire {
+function tcpWire(m: TcpMeshMetric, l: Long64 = asNumber): TcpMeshMetricWire {
   return {
-    startTime: m.startTime, endTime: m.endTime,
+    startTime: l(m.startTime) as number, endTime: l(m.endTime) as number,
     sourceServiceName: m.sourceServiceName, sourceServiceInstance: m.sourceServiceInstance,
     destServiceName: m.destServiceName, destServiceInstance: m.destServiceInstance,
     detectPoint: m.detectPoint, tlsMode: m.tlsMode, internalErrorCode: m.internalErrorCode,
-    internalRequestLatencyNanos: m.internalRequestLatencyNanos, internalResponseLatencyNanos: m.internalResponseLatencyNanos,
+    internalRequestLatencyNanos: l(m.internalRequestLatencyNanos), internalResponseLatencyNanos: l(m.internalResponseLatencyNanos),
     sourceInstanceProperties: pairs(m.sourceInstanceProperties), destInstanceProperties: pairs(m.destInstanceProperties),
-    receivedBytes: m.receivedBytes, sentBytes: m.sentBytes,
+    receivedBytes: l(m.receivedBytes), sentBytes: l(m.sentBytes),
   };
 }
 
 /** The mapping the encoder must implement, spelled out field by field: one ServiceMeshMetrics message. */
-function toWire(b: Batch): ServiceMeshMetricsWire {
+function toWire(b: Batch, l: Long64 = asNumber): ServiceMeshMetricsWire {
   return b.kind === 'http'
-    ? { httpMetrics: { metrics: b.metrics.map(httpWire) } }
-    : { tcpMetrics: { metrics: b.metrics.map(tcpWire) } };
+    ? { httpMetrics: { metrics: b.metrics.map((m) => httpWire(m, l)) } }
+    : { tcpMetrics: { metrics: b.metrics.map((m) => tcpWire(m, l)) } };
 }
 
 const decode = meshMetricServiceDefinition().collect!.requestDeserialize as (b: Buffer) => ServiceMeshMetricsWire;
+/** The same proto decoded with 64-bit integers as exact decimal strings (as an OAP's Java long holds them). */
+const decodeExact = exactMeshMetricServiceDefinition().collect!.requestDeserialize as (b: Buffer) => ServiceMeshMetricsWire;
 const reference = meshMetricsEncoder();
 
 /** protobufjs's encoding of the same batch: toWire's mapping with the enums as their numbers. */
@@ -62,16 +70,16 @@ function referenceBytes(b: Batch): Buffer {
 }
 
 /** The decoded message's metric list, next to the one expected from toWire (the sink's mapping). */
-function decodedAndExpected(b: Batch, bytes: Buffer): [unknown, unknown] {
-  const got = decode(bytes);
-  const want = toWire(b);
+function decodedAndExpected(b: Batch, bytes: Buffer, exact = false): [unknown, unknown] {
+  const got = exact ? decodeExact(bytes) : decode(bytes);
+  const want = toWire(b, exact ? asString : asNumber);
   return b.kind === 'http' ? [got.httpMetrics?.metrics, want.httpMetrics!.metrics] : [got.tcpMetrics?.metrics, want.tcpMetrics!.metrics];
 }
 
 const INT32_MAX = 2 ** 31 - 1;
 const shared = { namespace: 'default', cluster: 'gke-1', platform: 'kubernetes' };
 
-const CASES: { name: string; batch: Batch }[] = [
+const CASES: { name: string; batch: Batch; exact?: boolean }[] = [
   { name: 'an HTTP metric with every field set', batch: { kind: 'http', metrics: [httpMetric({
     endpoint: '/cart?id=42', latency: 250, responseCode: 503, status: false, protocol: 'HTTP', detectPoint: 'server',
     tlsMode: 'NONE', internalErrorCode: 'upstream_connection_failure', internalRequestLatencyNanos: 1_500_000,
@@ -90,6 +98,14 @@ const CASES: { name: string; batch: Batch }[] = [
     startTime: Number.MAX_SAFE_INTEGER, endTime: Number.MAX_SAFE_INTEGER - 1, internalRequestLatencyNanos: 2 ** 40 + 3,
     internalResponseLatencyNanos: 2 ** 32, receivedBytes: 2 ** 31, sentBytes: 5_000_000_000_123,
   })] } },
+  // The protocol's counts are int64: 2^63 - 1 is the largest an OAP reads back as written.
+  { name: 'byte counts and nanoseconds beyond 2^53, up to the int64 limit 2^63 - 1, exactly', exact: true, batch: { kind: 'tcp', metrics: [tcpMetric({
+    receivedBytes: 2n ** 63n - 1n, sentBytes: 2n ** 53n + 1n, internalRequestLatencyNanos: 2n ** 63n - 1n,
+    internalResponseLatencyNanos: 9_007_199_254_740_993n,
+  })] } },
+  { name: 'an HTTP metric with int64 nanoseconds beyond 2^53, exactly', exact: true, batch: { kind: 'http', metrics: [httpMetric({
+    internalRequestLatencyNanos: 123_456_789_012_345_678n, internalResponseLatencyNanos: 2n ** 62n + 7n,
+  })] } },
   { name: 'HTTP int32 fields at their limits, negative included', batch: { kind: 'http', metrics: [
     httpMetric({ latency: INT32_MAX, responseCode: INT32_MAX }), httpMetric({ latency: -1, responseCode: -(2 ** 31) }),
   ] } },
@@ -106,7 +122,7 @@ const CASES: { name: string; batch: Batch }[] = [
 describe('the oap sink\'s collect request encoder', () => {
   for (const c of CASES) {
     it(`writes ${c.name} so that it decodes to exactly those metrics`, () => {
-      const [got, want] = decodedAndExpected(c.batch, new BatchEncoder().encode(c.batch));
+      const [got, want] = decodedAndExpected(c.batch, new BatchEncoder().encode(c.batch), c.exact);
       assert.deepStrictEqual(got, want);
     });
     it(`writes ${c.name} as the same bytes as protobufjs's encoder`, () => {

@@ -88,14 +88,15 @@ describe('ALS gRPC server', function () {
     assert.deepEqual(sink.offers.map((o) => o.map((m) => m.kind)), [['http', 'http', 'http'], ['tcp', 'tcp']]);
   });
 
-  it('answers a stream whose first message has no identifier with INVALID_ARGUMENT', async () => {
+  it('analyses a stream whose first message has no identifier with no node, as SkyWalking does, and keeps it so', async () => {
     await start();
     const s = new AlsStream(client);
     s.send({ http_logs: http('/x') });
-    const { error } = await s.done;
-    assert.equal(error?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(error!.details, /first StreamAccessLogsMessage .* identifier\.node/);
-    assert.equal(sink.all().length, 0);
+    s.send({ identifier: node('sidecar~10.0.0.9~late.default~default.svc.cluster.local'), http_logs: http('/y') });
+    const { error } = await s.end();
+    assert.equal(error, null);
+    assert.deepEqual(analyzer.nodes, [undefined]);
+    assert.deepEqual(sink.all().map((m) => [m.sourceServiceInstance, (m as { endpoint: string }).endpoint]), [['', '/x'], ['', '/y']]);
   });
 
   it('fails only the stream that sent an undecodable message, with INVALID_ARGUMENT', async () => {

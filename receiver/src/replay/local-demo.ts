@@ -23,9 +23,17 @@ function browsableHost(address: string): string {
   return host;
 }
 
+/**
+ * The receiver flags the demo runs with: the memory sink, plus our additions its page relies on: gRPC told
+ * apart from HTTP (Online Boutique is mostly gRPC) and each workload's platform (pods vs VMs).
+ */
+export const DEMO_RECEIVER_FLAGS: readonly string[] = [
+  '--sink', 'memory', '--protocol-detection', 'grpc', '--instance-properties', 'extended',
+];
+
 export async function startLocalDemo(config: DemoConfig, logger: Logger = silentLogger): Promise<LocalDemo> {
   const parsed = parseConfig(
-    ['--sink', 'memory', '--listen', config.listen, '--admin', config.admin,
+    [...DEMO_RECEIVER_FLAGS, '--listen', config.listen, '--admin', config.admin,
       '--topology-window-seconds', String(config.windowSeconds)],
     {},
   );

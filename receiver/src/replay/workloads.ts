@@ -1,6 +1,6 @@
 // Who a sidecar is, as Envoy's ALS shows it: the node of a GKE pod, a WorkloadEntry VM or a gateway, and
 // the peer metadata Istio's metadata exchange leaves in an entry about it (Istio 1.7-1.23 FlatNode, Istio
-// 1.24+ Struct, or both keys as Istio's mesh ALS logs them). Shapes follow what real sidecars send (node
+// 1.24+ Struct, or both keys, which Istio's mesh ALS config asks for though a proxy sets one). Shapes follow what real sidecars send (node
 // ids, metadata keys; cf. apache/skywalking envoy-metrics-receiver-plugin test resources); the values are
 // our own. Objects are in @grpc/proto-loader's form (snake_case Envoy fields, camelCase well-known types),
 // so they can be encoded with Envoy's protos as they are. Used by the traffic replayer and the tests.
@@ -179,7 +179,7 @@ export function peerStructOf(w: WorkloadSpec, style: 'serialized' | 'node-shaped
   return m;
 }
 
-/** Which keys carry the peer: Istio ≤1.23 (`wasm.*`), ≥1.24 (`*_peer`), or both (Istio's mesh ALS default). */
+/** Which keys carry the peer: Istio ≤1.23 (`wasm.*`), ≥1.24 (`*_peer`), or both (asked for by Istio's mesh ALS config; a real proxy sets only its version's). */
 export type PeerEncoding = 'flatnode' | 'struct' | 'both';
 
 export type PeerDirection = 'upstream' | 'downstream';

@@ -46,7 +46,7 @@ export class JsonlSink implements Sink {
     if (n < metrics.length) this.opts.stats.dropped('queue_full', metrics.length - n);
     if (n === 0) return 0;
     let text = '';
-    for (let i = 0; i < n; i++) text += JSON.stringify(metrics[i]) + '\n';
+    for (let i = 0; i < n; i++) text += toJsonLine(metrics[i]!);
     this.chunks.push({ text, count: n });
     this.queued += n;
     this.pump();
@@ -93,3 +93,16 @@ export class JsonlSink implements Sink {
     if (this.queued === 0 && !this.blocked) this.drained?.();
   }
 }
+
+/** One metric as a JSON line; 64-bit values beyond 2^53 (BigInts) are written as exact JSON numbers. */
+export function toJsonLine(m: MeshMetric): string {
+  const big = typeof m.internalRequestLatencyNanos === 'bigint' || typeof m.internalResponseLatencyNanos === 'bigint' ||
+    (m.kind === 'tcp' && (typeof m.receivedBytes === 'bigint' || typeof m.sentBytes === 'bigint'));
+  if (!big) return JSON.stringify(m) + '\n';
+  // JSON.stringify refuses BigInts: mark their digits, then unquote them.
+  const text = JSON.stringify(m, (_key, v: unknown) => (typeof v === 'bigint' ? `${BIG_MARK}${v}` : v));
+  return text.replace(BIG_MARKED, '$1') + '\n';
+}
+
+const BIG_MARK = '\u0001bigint:';
+const BIG_MARKED = /"\\u0001bigint:(-?\d+)"/g;

@@ -199,8 +199,9 @@ export class MemorySink implements Sink {
     } else {
       edge.protocols.add('TCP');
       side.record(Math.max(0, m.endTime - m.startTime), m.internalErrorCode !== '', second);
-      side.receivedBytes += m.receivedBytes;
-      side.sentBytes += m.sentBytes;
+      // Totals for a page: doubles, exact up to 2^53 bytes (the OAP sink sends each count exactly).
+      side.receivedBytes += Number(m.receivedBytes);
+      side.sentBytes += Number(m.sentBytes);
     }
     return true;
   }

@@ -18,6 +18,7 @@
 // Backpressure: at 80 % of capacity the sink asks the ALS server to stop reading (see backpressure.ts),
 // so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
+import type { Int64 } from '../int64';
 import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
@@ -508,23 +509,30 @@ function lengthDelimited(field: number, body: Buffer): Buffer {
 
 /**
  * Bytes of a varint of an integer as protobuf's int32/int64/uint64/bool/enum carry it: a negative value
- * is its 64-bit two's complement (10 bytes), as protobufjs writes it. Values beyond 2^53 do not occur
- * (times in ms, sizes in bytes, latencies in ns).
+ * is its 64-bit two's complement (10 bytes), as protobufjs writes it; a BigInt (an int64/uint64 beyond
+ * 2^53: byte counts, nanoseconds) is written exactly, its low 64 bits.
  */
-function varintSize(n: number): number {
-  if (n < 0) return 10;
+function varintSize(n: Int64): number {
+  if (typeof n === 'bigint' || n < 0) return bigVarintSize(n);
   let size = 1;
   while (n >= 128) { n = Math.floor(n / 128); size++; }
   return size;
 }
 
-function varintField(field: number, n: number): number {
+function bigVarintSize(n: Int64): number {
+  let v = BigInt.asUintN(64, BigInt(n));
+  let size = 1;
+  while (v >= 128n) { v >>= 7n; size++; }
+  return size;
+}
+
+function varintField(field: number, n: Int64): number {
   return varintSize(tag(field, VARINT)) + varintSize(n);
 }
 
-function writeVarint(out: Buffer, pos: number, n: number): number {
-  if (n < 0) {
-    let v = BigInt.asUintN(64, BigInt(Math.trunc(n)));
+function writeVarint(out: Buffer, pos: number, n: Int64): number {
+  if (typeof n === 'bigint' || n < 0) {
+    let v = BigInt.asUintN(64, typeof n === 'bigint' ? n : BigInt(Math.trunc(n)));
     while (v >= 128n) { out[pos++] = Number(v & 127n) | 128; v >>= 7n; }
     out[pos++] = Number(v);
     return pos;
@@ -535,7 +543,7 @@ function writeVarint(out: Buffer, pos: number, n: number): number {
   return pos;
 }
 
-function writeVarintField(out: Buffer, pos: number, field: number, n: number): number {
+function writeVarintField(out: Buffer, pos: number, field: number, n: Int64): number {
   return writeVarint(out, writeVarint(out, pos, tag(field, VARINT)), n);
 }
 

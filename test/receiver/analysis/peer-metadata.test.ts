@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { buildFlatNode } from '../../../receiver/src/flat-node';
-import { decodePeerAny, flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
+import { decodePeerAny, flatNodeNamingView, flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
 import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/peer-metadata-encode';
 import { bytesValueAny, flatNodeOf, peerStructOf, pod, vm } from '../../fixtures/mesh-fixtures';
 
@@ -10,7 +10,7 @@ const checkout = vm('checkoutservice', 'boutique');
 describe('peer metadata decoding', () => {
   it('decodes an Istio 1.24+ Struct peer to its keys', () => {
     const r = decodePeerAny(structPeerAny(peerStructOf(cart)));
-    assert.deepEqual(r, { ok: true, format: 'struct', metadata: peerStructOf(cart) });
+    assert.deepEqual(r, { ok: true, format: 'struct', metadata: peerStructOf(cart), naming: peerStructOf(cart) });
   });
 
   it('decodes nested Struct values (LABELS) of a node-shaped Struct', () => {
@@ -34,6 +34,30 @@ describe('peer metadata decoding', () => {
     });
   });
 
+  it('shows rules only NAME, NAMESPACE, CLUSTER_ID and LABELS of a FlatNode, as ServiceMetaInfoAdapter.extractStructFromNodeFlatBuffer', () => {
+    const r = decodePeerAny(flatNodePeerAny(flatNodeOf(cart)));
+    assert.ok(r.ok);
+    assert.deepEqual(r.naming, {
+      NAME: cart.name, NAMESPACE: 'boutique', CLUSTER_ID: 'Kubernetes', LABELS: flatNodeOf(cart).labels,
+    });
+  });
+
+  it('gives a FlatNode without names empty NAME, NAMESPACE and CLUSTER_ID, as SkyWalking\'s nullToEmpty', () => {
+    assert.deepEqual(flatNodeNamingView({ workloadName: 'w' }), { NAME: '', NAMESPACE: '', CLUSTER_ID: '', LABELS: {} });
+  });
+
+  it('reads a wasm.* key as a BytesValue whatever its type URL, as ServiceMetaInfoAdapter(Any) does', () => {
+    const any = flatNodePeerAny(flatNodeOf(cart));
+    const r = decodePeerAny({ ...any, type_url: 'type.googleapis.com/envoy.extensions.filters.common.expr.v3.CelState' }, 'flatnode');
+    assert.ok(r.ok);
+    assert.equal(r.metadata.NAME, cart.name);
+  });
+
+  it('refuses a *_peer key whose Any is not a Struct, as Any.unpack(Struct.class) does', () => {
+    const r = decodePeerAny(flatNodePeerAny(flatNodeOf(cart)), 'struct');
+    assert.equal(!r.ok && r.problem, 'unknown_any_type');
+  });
+
   it('detects the format from the type URL, whatever host prefixes it', () => {
     const any = structPeerAny(peerStructOf(cart));
     assert.ok(decodePeerAny({ ...any, type_url: 'example.com/google.protobuf.Struct' }).ok);
@@ -54,8 +78,12 @@ describe('peer metadata decoding', () => {
     assert.equal(!r.ok && r.problem, 'struct_malformed');
   });
 
-  it('reports an empty Struct as peer_metadata_empty', () => {
-    const r = decodePeerAny(structPeerAny({}));
+  it('reads an empty Struct as a peer with no keys (SkyWalking names it -.-)', () => {
+    assert.deepEqual(decodePeerAny(structPeerAny({})), { ok: true, format: 'struct', metadata: {}, naming: {} });
+  });
+
+  it('reports an empty BytesValue as peer_metadata_empty', () => {
+    const r = decodePeerAny(bytesValueAny(Buffer.alloc(0)));
     assert.equal(!r.ok && r.problem, 'peer_metadata_empty');
   });
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import type { MetadataTree } from '../../../receiver/src/metadata-struct';
 import { flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
 import {
   DEFAULT_INSTANCE_NAME_RULE, DEFAULT_SERVICE_NAME_RULE, compileNamingRule,
@@ -49,13 +50,14 @@ describe('service naming rules', () => {
       assert.equal(service.apply({ LABELS: { 'service.istio.io/canonical-name': '-', app: 'web' }, NAMESPACE: 'ns' }), 'web.ns');
     });
 
-    it('leaves a missing field empty', () => {
-      assert.equal(service.apply({ LABELS: { app: 'web' } }), 'web.');
-      assert.equal(instance.apply({}), '');
+    it('writes "-" for a field with no value, as FieldsHelper.inflate does', () => {
+      assert.equal(service.apply({ LABELS: { app: 'web' } }), 'web.-');
+      assert.equal(instance.apply({}), '-');
+      assert.equal(service.apply({}), '-.-');
     });
 
     it('treats values that are not strings as missing', () => {
-      assert.equal(service.apply({ LABELS: 'not a struct', NAMESPACE: { nested: 'x' } }), '.');
+      assert.equal(service.apply({ LABELS: 'not a struct', NAMESPACE: { nested: 'x' } }), '-.-');
     });
   });
 
@@ -91,22 +93,44 @@ describe('service naming rules', () => {
     });
   });
 
-  describe('bad rules', () => {
+  describe('rules as FieldsHelper.init parses them', () => {
+    const cases: [string, string, MetadataTree, string][] = [
+      ['drops an empty candidate (Splitter omitEmptyStrings)', '${LABELS.app,}', { LABELS: { app: 'web' } }, 'web'],
+      ['drops empty candidates between commas', '${A,,B}', { B: 'b' }, 'b'],
+      ['drops empty keys between dots', '${LABELS..app}', { LABELS: { app: 'web' } }, 'web'],
+      ['keeps the space of a candidate, so " NAMESPACE" is not NAMESPACE', '${NAME, NAMESPACE}', { NAME: '', NAMESPACE: 'ns' }, '-'],
+      ['takes the first candidate of a spaced list when it has a value', '${NAME, NAMESPACE}', { NAME: 'p', NAMESPACE: 'ns' }, 'p'],
+      ['finds a key spelled with its space', '${NAME, NAMESPACE}', { ' NAMESPACE': 'spaced' }, 'spaced'],
+      ['ends a field at its first "}"', '${NA{ME}', { 'NA{ME': 'x' }, 'x'],
+      ['reads "$" inside a key as part of it', '${A$B}', { A$B: 'x' }, 'x'],
+      ['joins a quoted run split at dots and removes its quotes', '${LABELS."a.b".c}', { LABELS: { 'a.b': { c: 'x' } } }, 'x'],
+      ['reads an empty quoted key as the key ""', '${LABELS.""}', { LABELS: { '': 'x' } }, 'x'],
+      ['reads an expression with no candidate as "-"', '${,}.${NAMESPACE}', { NAMESPACE: 'ns' }, '-.ns'],
+    ];
+    for (const [what, rule, metadata, name] of cases) {
+      it(`${what}: ${rule} gives ${JSON.stringify(name)}`, () => {
+        assert.equal(compileNamingRule(rule).apply(metadata), name);
+      });
+    }
+
+    it('warns at startup about a key that keeps its whitespace', () => {
+      assert.match(compileNamingRule('${NAME, NAMESPACE}', 'service name rule').warnings.join('\n'), /" NAMESPACE" keeps its whitespace/);
+      assert.deepEqual(compileNamingRule(DEFAULT_SERVICE_NAME_RULE).warnings, []);
+    });
+
+    it('keeps the text after the last field, which FieldsHelper drops (a documented difference)', () => {
+      assert.equal(compileNamingRule('${NAME}.mesh').apply({ NAME: 'p' }), 'p.mesh');
+    });
+  });
+
+  describe('rules that cannot mean what was written', () => {
     const cases: [string, RegExp][] = [
       ['', /it is empty at column 1/],
       ['${NAME', /"\$\{" is never closed at column 1/],
       ['a.${NAMESPACE', /"\$\{" is never closed at column 3/],
-      ['${}', /empty field name at column 3/],
-      ['${A,,B}', /empty field name at column 5/],
-      ['${A,}', /empty field name at column 5/],
-      ['${LABELS..app}', /empty key after "\." at column 10/],
-      ['${LABELS.}', /empty key after "\." at column 10/],
-      ['${LABELS."app}', /quoted key is never closed at column 10/],
-      ['${LABELS.""}', /empty quoted key at column 10/],
-      ['${LABELS."a"b}', /expected "\.", "," or "\}" after a quoted key, found "b" at column 13/],
-      ['${NAME, NAMESPACE}', /whitespace in a key .* at column 8/],
-      ['${NA{ME}', /unexpected "\{" at column 5/],
-      ['${A$B}', /unexpected "\$" at column 4/],
+      ['${}', /"\$\{" is never closed at column 1/],
+      ['${LABELS."app}', /quoted key "app is never closed at column 10/],
+      ['${LABELS."a"b}', /quoted key "a"b is never closed at column 10/],
     ];
     for (const [rule, message] of cases) {
       it(`rejects ${JSON.stringify(rule)} naming the problem and its column`, () => {
