@@ -80,6 +80,11 @@ export class Sandbox {
             readFileSync(join(dir, name), "utf8").split("\n").includes(`BindsTo=${unit}`));
     }
 
+    /** What an operator's `systemctl ARGS` would do, through the same shim (not recorded among the script's calls). */
+    systemctl(...args: string[]): void {
+        execFileSync(join(this.bin, "systemctl"), args, { env: this.env("http://127.0.0.1:9/unused", {}, join(this.dir, "operator.log")) });
+    }
+
     /** Units the systemctl shim holds active. */
     active(): string[] {
         const dir = join(this.state, "active");
