@@ -165,6 +165,8 @@ export class VmWorkloads extends pulumi.ComponentResource {
       allowStoppingForUpdate: true,
     }, { ...child, dependsOn: [binding, ksa, group] });
 
+    // Not after the instance: istiod refuses a proxy that names a missing entry, and an entry with health
+    // checks on counts as unhealthy, out of the endpoints, until the VM's first probe passes.
     new k8s.apiextensions.CustomResource(`${id}-entry`, {
       apiVersion: 'networking.istio.io/v1',
       kind: 'WorkloadEntry',
@@ -172,7 +174,7 @@ export class VmWorkloads extends pulumi.ComponentResource {
       // probe reports, and a VM whose app is down leaves the Service's endpoints.
       metadata: { name: w.name, namespace: args.namespace, annotations: { ...healthChecksAnnotation } },
       spec: { address: address.address, labels, serviceAccount: w.name, network: args.mesh.network, ports: { [portName]: w.port } },
-    }, { ...child, dependsOn: [group, instance] });
+    }, { ...child, dependsOn: [group] });
 
     return { name: w.name, instanceName: instance.name, internalIp: address.address, serviceAccountEmail: account.email };
   }

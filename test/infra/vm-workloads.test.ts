@@ -159,6 +159,12 @@ describe('VM workloads', () => {
     }
   });
 
+  it('declares each WorkloadEntry without waiting for its VM, so the VM proxy never names a missing entry', () => {
+    const entry = cr(dev, 'WorkloadEntry', 'checkoutservice');
+    assert.ok(!entry.dependsOn.includes(instance(dev, 'checkoutservice').urn), entry.dependsOn.join('\n'));
+    assert.ok(entry.dependsOn.includes(cr(dev, 'WorkloadGroup', 'checkoutservice').urn));
+  });
+
   it('adds a third VM workload from config alone', async () => {
     const run = await runProgram({ stack: 'dev', config: THREE_VMS });
     const shipping = instance(run, 'shippingservice');
