@@ -2,12 +2,12 @@
 // run in a throwaway root against the loopback metadata server and Kubernetes API, which refuse, fail and
 // change the way the real ones do. One `describe` per situation an operator would be paged for.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
-import { FakeGcp, makePki, TestPki } from "./fake-gcp";
+import { FakeGcp, makePki, serviceAccountJwt, TestPki } from "./fake-gcp";
 import { namespace, vmInput } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
@@ -227,6 +227,32 @@ describe("a VM through failures and changes", function () {
         it("gives the restarting sidecar a fresh istio-token", () => {
             assert.equal(gcp.minted.length, mintedBefore + 1);
             assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+        });
+    });
+
+    describe("when the istio-token on disk is about to run out", () => {
+        let callsBefore: number;
+        let mintedBefore: number;
+        let result: RunResult;
+        beforeEach(async () => {
+            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(first.code, 0, first.stderr);
+            // Minted 50 minutes ago: 10 minutes left.
+            const old = serviceAccountJwt(gcp.grant, Math.floor(Date.now() / 1000) - 3000, 3600, 0);
+            writeFileSync(join(sandbox.root, "var/run/secrets/tokens/istio-token"), old);
+            callsBefore = sandbox.calls().length;
+            mintedBefore = gcp.minted.length;
+            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+        });
+
+        it("mints a fresh one, so a sidecar restart always finds a valid token", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(gcp.minted.length, mintedBefore + 1);
+            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+        });
+
+        it("restarts nothing for it", () => {
+            assert.deepEqual(unitCalls(sandbox.calls().slice(callsBefore)), []);
         });
     });
 

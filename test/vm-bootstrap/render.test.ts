@@ -58,6 +58,14 @@ describe("renderVmBootstrap", () => {
         assert.match(script("agent.sh"), /attribute meshscope-bootstrap /);
     });
 
+    it("stays within GCE's metadata limits: 256 KB a value, 512 KB in all", () => {
+        const metadata = renderVmBootstrap(checkout()).metadata;
+        const sizes = Object.values(metadata).map((value) => Buffer.byteLength(value));
+        assert.ok(Math.max(...sizes) <= 256 * 1024, String(Math.max(...sizes)));
+        const total = Object.entries(metadata).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+        assert.ok(total <= 512 * 1024, String(total));
+    });
+
     it("emits exactly the meshscope-* inputs bootstrap.sh requires besides the scripts, none empty", () => {
         const required = /readonly REQUIRED_ATTRS=\(([^)]*)\)/.exec(script("bootstrap.sh"))?.[1].trim().split(/\s+/) ?? [];
         const metadata = renderVmBootstrap(checkout()).metadata;

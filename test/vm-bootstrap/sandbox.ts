@@ -1,4 +1,4 @@
-// A throwaway root and PATH shims in which the rendered startup script really runs under bash.
+// A throwaway root and PATH shims in which the VM scripts (launcher, agent, bootstrap) really run under bash.
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
