@@ -9,18 +9,27 @@
 // (audience istio-ca, 1 h) with the VM's metadata-server access token, verifying the cluster CA. Nothing
 // secret is stored in metadata, Secret Manager or the stack, and a VM recreated months later still joins:
 // its token is minted at its boot, and the agent renews with its certificate afterwards.
+//
+// Boot and updates: every script and input reaches the VM as instance metadata, which GCE updates in place
+// (the provider's metadataStartupScript would replace the VM on every edit). The startup-script is a small
+// launcher that installs the agent; the agent runs the bootstrap until it converges and again whenever a
+// meshscope-* attribute changes, so a version, address, env or script change rolls onto running VMs.
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { vmAccessScopes, vmBootstrapRbacRules, vmBootstrapRbacSubject } from '../vm-bootstrap/cluster-access';
+import { vmAccessScopes, vmBootstrapRbacRules, vmBootstrapRbacSubject, vmClusterPermissions } from '../vm-bootstrap/cluster-access';
+import { defaultReadinessProbe, healthChecksAnnotation } from '../vm-bootstrap/readiness-probe';
 import { renderVmBootstrap } from '../vm-bootstrap/render';
 import { BOUTIQUE_REGISTRY, boutiqueEnv, boutiqueService } from '../catalog/src/online-boutique';
 import { VmWorkloadConfig } from './config';
 import { stackPrefix } from './naming';
 
-/** What a VM's own account may do in the project: write its logs and metrics, authenticate to GKE. */
-export const VM_ROLES = ['roles/logging.logWriter', 'roles/monitoring.metricWriter', 'roles/container.clusterViewer'];
 export const VM_IMAGE = 'debian-cloud/debian-12';
+
+/** The stack's custom role id for its VMs: IAM allows letters, digits, '_' and '.', 3 to 64 of them. */
+export function vmRoleId(stack: string): string {
+  return `meshscope_${stack.replace(/[^A-Za-z0-9_.]/g, '_')}_vm`.slice(0, 64);
+}
 
 export interface VmWorkloadsArgs {
   stack: string;
@@ -53,12 +62,25 @@ export class VmWorkloads extends pulumi.ComponentResource {
     super('meshscope:infra:VmWorkloads', name, {}, opts);
     const child = { parent: this };
     const prefix = stackPrefix(args.stack);
-    this.vms = args.workloads.map((w) => this.workload(`${name}-${w.name}`, w, args, prefix, child));
+    // All a VM's Google identity does in the project is authenticate to GKE, which needs exactly this.
+    // GKE clusters hold no IAM policy of their own, so the grant is project-wide (see vm-bootstrap/cluster-access.ts).
+    const role = new gcp.projects.IAMCustomRole(`${name}-cluster-auth-role`, {
+      project: args.project,
+      roleId: vmRoleId(args.stack),
+      title: `meshscope ${args.stack} VM: authenticate to GKE`,
+      description: 'container.clusters.get only: lets GKE accept the VM service account as a Kubernetes RBAC user',
+      permissions: vmClusterPermissions,
+    }, child);
+    const roleName = pulumi.interpolate`projects/${args.project}/roles/${role.roleId}`;
+    this.vms = args.workloads.map((w) => this.workload(`${name}-${w.name}`, w, args, prefix, roleName, child));
     this.registerOutputs({ vms: this.vms.map((v) => ({ name: v.name, internalIp: v.internalIp })) });
   }
 
-  private workload(id: string, w: VmWorkloadConfig, args: VmWorkloadsArgs, prefix: string, child: pulumi.CustomResourceOptions): VmWorkloadOutputs {
+  private workload(id: string, w: VmWorkloadConfig, args: VmWorkloadsArgs, prefix: string, roleName: pulumi.Output<string>,
+    child: pulumi.CustomResourceOptions): VmWorkloadOutputs {
     const labels = { app: w.name, version: args.versions.onlineBoutique };
+    // One probe for both ends: istiod reads it from the group, the VM's agent runs it from its mesh config.
+    const readinessProbe = defaultReadinessProbe(w.port);
 
     const account = new gcp.serviceaccount.Account(`${id}-sa`, {
       // GCP account IDs are 6-30 characters.
@@ -66,7 +88,7 @@ export class VmWorkloads extends pulumi.ComponentResource {
       displayName: `meshscope ${args.stack} VM ${w.name}`,
     }, child);
     const member = pulumi.interpolate`serviceAccount:${account.email}`;
-    VM_ROLES.forEach((role) => new gcp.projects.IAMMember(`${id}-${role.split('/')[1]}`, { project: args.project, role, member }, child));
+    new gcp.projects.IAMMember(`${id}-cluster-auth`, { project: args.project, role: roleName, member }, child);
 
     // In Kubernetes: its mesh identity, and the one thing its Google identity may do with it.
     const ksa = new k8s.core.v1.ServiceAccount(`${id}-ksa`, { metadata: { name: w.name, namespace: args.namespace, labels } }, child);
@@ -94,7 +116,7 @@ export class VmWorkloads extends pulumi.ComponentResource {
       spec: {
         metadata: { labels },
         template: { serviceAccount: w.name, network: args.mesh.network, ports: { [portName]: w.port } },
-        probe: { tcpSocket: { port: w.port }, periodSeconds: 10 },
+        probe: readinessProbe,
       },
     }, { ...child, dependsOn: args.mesh.ready });
 
@@ -113,7 +135,7 @@ export class VmWorkloads extends pulumi.ComponentResource {
       .apply(([namespace, endpoint, ca, clusterName, eastwestIp, alsAddress]) => renderVmBootstrap({
         workload: {
           name: w.name, port: w.port, protocol: w.protocol, namespace, serviceAccount: w.name, labels,
-          env: boutiqueEnv(svc, namespace),
+          env: boutiqueEnv(svc, namespace), readinessProbe,
         },
         versions: args.versions,
         cluster: {
@@ -137,18 +159,22 @@ export class VmWorkloads extends pulumi.ComponentResource {
       // IAM limits what the account may do; userinfo.email lets GKE accept its token (vm-bootstrap/cluster-access.ts).
       serviceAccount: { email: account.email, scopes: vmAccessScopes },
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
+      // startup-script included: every key here is updated in place, so no edit recreates the VM.
       metadata: boot.apply((b) => ({ ...b.metadata, 'enable-oslogin': 'TRUE', 'block-project-ssh-keys': 'TRUE' })),
-      metadataStartupScript: boot.apply((b) => b.startupScript),
       labels: { ...args.labels, workload: w.name },
       allowStoppingForUpdate: true,
     }, { ...child, dependsOn: [binding, ksa, group] });
 
+    // Not after the instance: istiod refuses a proxy that names a missing entry, and an entry with health
+    // checks on counts as unhealthy, out of the endpoints, until the VM's first probe passes.
     new k8s.apiextensions.CustomResource(`${id}-entry`, {
       apiVersion: 'networking.istio.io/v1',
       kind: 'WorkloadEntry',
-      metadata: { name: w.name, namespace: args.namespace },
+      // The VM's proxy names this entry (ISTIO_META_WORKLOAD_ENTRY); with the annotation istiod applies its
+      // probe reports, and a VM whose app is down leaves the Service's endpoints.
+      metadata: { name: w.name, namespace: args.namespace, annotations: { ...healthChecksAnnotation } },
       spec: { address: address.address, labels, serviceAccount: w.name, network: args.mesh.network, ports: { [portName]: w.port } },
-    }, { ...child, dependsOn: [group, instance] });
+    }, { ...child, dependsOn: [group] });
 
     return { name: w.name, instanceName: instance.name, internalIp: address.address, serviceAccountEmail: account.email };
   }

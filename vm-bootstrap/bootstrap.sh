@@ -2,10 +2,12 @@
 # meshscope VM bootstrap: joins this GCE VM to the Istio mesh and runs its workload under systemd.
 #
 # The script is generic: every per-VM value is a GCE instance metadata attribute named meshscope-*,
-# rendered by vm-bootstrap/render.ts. It runs at every boot (GCE startup-script) and converges: a rerun
-# rewrites a file only when its content differs and restarts a unit only when its inputs changed.
-# The istio-token is minted here, at boot, with the VM's own Google identity (Kubernetes TokenRequest),
-# so nothing secret is stored in metadata or anywhere else.
+# rendered by vm-bootstrap/render.ts; the script itself arrives as the attribute meshscope-bootstrap.
+# agent.sh (meshscope-agent.service) runs it until it succeeds, and again whenever the attributes change.
+# It converges: a rerun rewrites a file only when its content differs and restarts a unit only when its
+# inputs changed; a fresh istio-token alone restarts nothing.
+# The istio-token is minted here with the VM's own Google identity (Kubernetes TokenRequest), so nothing
+# secret is stored in metadata or anywhere else.
 #
 # Test hooks (defaults are the real thing): MESHSCOPE_ROOT prefixes every file path, MESHSCOPE_METADATA_URL
 # replaces the GCE metadata server, MESHSCOPE_KUBE_ATTEMPTS / MESHSCOPE_KUBE_RETRY_DELAY bound the
@@ -15,13 +17,20 @@ set -Eeuo pipefail
 readonly TAG=meshscope-bootstrap
 readonly ROOT="${MESHSCOPE_ROOT:-}"
 readonly METADATA_URL="${MESHSCOPE_METADATA_URL:-http://metadata.google.internal/computeMetadata/v1}"
-# The VM may boot before the cluster grants it RBAC or before the firewall path exists: wait, bounded.
-readonly KUBE_ATTEMPTS="${MESHSCOPE_KUBE_ATTEMPTS:-30}"
-readonly KUBE_RETRY_DELAY="${MESHSCOPE_KUBE_RETRY_DELAY:-10}"
+# A short wait for a blip; longer outages (RBAC not bound yet, cluster down) are the agent's backoff.
+readonly KUBE_ATTEMPTS="${MESHSCOPE_KUBE_ATTEMPTS:-3}"
+readonly KUBE_RETRY_DELAY="${MESHSCOPE_KUBE_RETRY_DELAY:-5}"
 readonly ISTIO_RELEASE_URL="https://storage.googleapis.com/istio-release/releases"
 readonly TOKEN_AUDIENCE=istio-ca
 readonly TOKEN_SECONDS=3600
 readonly ROOT_CERT_CONFIGMAP=istio-ca-root-cert
+readonly TOKEN_PATH=/var/run/secrets/tokens/istio-token
+# A token on disk with less left than this is replaced, so a sidecar (re)start always finds a valid one.
+readonly TOKEN_MIN_SECONDS_LEFT=1200
+# The workload's own host user: its uid is what keeps it off the metadata server.
+readonly APP_USER=meshscope-app
+readonly METADATA_IP=169.254.169.254
+readonly GUARD_CHAIN=MESHSCOPE-NO-METADATA
 
 log() {
   printf '%s: %s\n' "$TAG" "$*" >&2
@@ -214,18 +223,24 @@ fi
 put_file "$ATTRS/cluster-ca-cert" /etc/meshscope/cluster-ca.pem 644
 readonly CLUSTER_CA="$ROOT/etc/meshscope/cluster-ca.pem"
 
-metadata instance/service-accounts/default/token "$WORK/sa-token.json" ||
-  die "cannot reach the metadata server at $METADATA_URL for the service account token"
-[[ $HTTP_STATUS == 200 ]] || die "metadata server answered HTTP $HTTP_STATUS for the service account token"
-ACCESS_TOKEN="$(jq -er '.access_token | select(type == "string" and length > 0)' "$WORK/sa-token.json")" ||
-  die "metadata server's service account token answer has no access_token"
-readonly ACCESS_TOKEN
+# google_access_token: a fresh one from the metadata server into ACCESS_TOKEN. Asked for at every attempt:
+# the server may hand out a token with only minutes left, which a long wait would outlive.
+ACCESS_TOKEN=
+google_access_token() {
+  ACCESS_TOKEN=
+  metadata instance/service-accounts/default/token "$WORK/sa-token.json" ||
+    die "cannot reach the metadata server at $METADATA_URL for the service account token"
+  [[ $HTTP_STATUS == 200 ]] || die "metadata server answered HTTP $HTTP_STATUS for the service account token"
+  ACCESS_TOKEN="$(jq -er '.access_token | select(type == "string" and length > 0)' "$WORK/sa-token.json")" ||
+    die "metadata server's service account token answer has no access_token"
+}
 
 # kube METHOD PATH OUT [curl args...]: calls the cluster's API, verifying it with the cluster CA.
 kube() {
   local method=$1 path=$2 out=$3 attempt=1 problem
   shift 3
   while :; do
+    google_access_token
     # The bearer goes through a file descriptor so it never shows in the process list.
     if fetch "https://$CLUSTER_ENDPOINT$path" "$out" -X "$method" --cacert "$CLUSTER_CA" \
       -H @<(printf 'Authorization: Bearer %s\n' "$ACCESS_TOKEN") -H 'Accept: application/json' "$@"; then
@@ -242,15 +257,6 @@ kube() {
   done
 }
 
-jq -n --arg aud "$TOKEN_AUDIENCE" --argjson seconds "$TOKEN_SECONDS" \
-  '{apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest",
-    spec: {audiences: [$aud], expirationSeconds: $seconds}}' >"$WORK/token-request.json"
-kube POST "/api/v1/namespaces/$NAMESPACE/serviceaccounts/$SERVICE_ACCOUNT/token" "$WORK/token-answer.json" \
-  -H 'Content-Type: application/json' --data-binary "@$WORK/token-request.json"
-# -j: no trailing newline, byte-for-byte what istioctl writes.
-jq -ej '.status.token | select(type == "string" and length > 0)' "$WORK/token-answer.json" >"$WORK/istio-token" ||
-  die "TokenRequest answer for $NAMESPACE/$SERVICE_ACCOUNT has no status.token"
-
 kube GET "/api/v1/namespaces/$NAMESPACE/configmaps/$ROOT_CERT_CONFIGMAP" "$WORK/root-cert.json"
 jq -ej '.data["root-cert.pem"] | select(type == "string" and contains("-----BEGIN CERTIFICATE-----"))' \
   "$WORK/root-cert.json" >"$WORK/root-cert.pem" ||
@@ -262,27 +268,87 @@ jq -ej '.data["root-cert.pem"] | select(type == "string" and contains("-----BEGI
 for spec in \
   "$ATTRS/cluster-env /var/lib/istio/envoy/cluster.env 644" \
   "$ATTRS/mesh-config /etc/istio/config/mesh 644" \
-  "$WORK/root-cert.pem /etc/certs/root-cert.pem 644" \
-  "$WORK/istio-token /var/run/secrets/tokens/istio-token 600"; do
+  "$WORK/root-cert.pem /etc/certs/root-cert.pem 644"; do
   read -r src dest mode <<<"$spec"
   put_file "$src" "$dest" "$mode"
   SIDECAR_CHANGED=$((SIDECAR_CHANGED | WROTE))
 done
 
-# istiod is reached through the east-west gateway: replace any earlier line for its name, add ours.
+# istiod is reached through the east-west gateway: take its name off any earlier line (keeping that line's
+# other names, and dropping it only when no name is left), then add ours.
 hosts="$ROOT/etc/hosts"
 {
   if [[ -f $hosts ]]; then
-    grep -vE "[[:space:]]${ISTIOD_HOST//./\\.}([[:space:]]|$)" "$hosts" || true
+    awk -v name="$ISTIOD_HOST" '
+      /^[[:space:]]*(#|$)/ { print; next }
+      {
+        line = $1; kept = 0; found = 0; comment = 0
+        for (i = 2; i <= NF; i++) {
+          if ($i ~ /^#/) comment = 1
+          if (!comment && $i == name) { found = 1; continue }
+          line = line " " $i
+          if (!comment) kept++
+        }
+        if (!found) print
+        else if (kept > 0) print line
+      }' "$hosts"
   fi
   printf '%s %s\n' "$EAST_WEST_IP" "$ISTIOD_HOST"
 } >"$WORK/hosts"
 put_file "$WORK/hosts" /etc/hosts 644
 SIDECAR_CHANGED=$((SIDECAR_CHANGED | WROTE))
 
+# token_seconds_left FILE: seconds until the JWT in FILE expires (its exp claim); fails when unreadable.
+token_seconds_left() {
+  local exp
+  [[ -s $1 ]] || return 1
+  exp="$(jq -Rr 'split(".")[1] | gsub("-"; "+") | gsub("_"; "/") | @base64d | fromjson | .exp | numbers' "$1" 2>/dev/null)" ||
+    return 1
+  [[ $exp =~ ^[0-9]+$ ]] || return 1
+  printf '%s' $((exp - $(date +%s)))
+}
+
+# A new token restarts nothing: the running agent already holds its certificate. One is minted when none is
+# on disk (a reboot emptied /run), when it is about to run out, or when the sidecar restarts anyway.
+left="$(token_seconds_left "$ROOT$TOKEN_PATH" || echo 0)"
+if ((SIDECAR_CHANGED || left < TOKEN_MIN_SECONDS_LEFT)); then
+  jq -n --arg aud "$TOKEN_AUDIENCE" --argjson seconds "$TOKEN_SECONDS" \
+    '{apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest",
+      spec: {audiences: [$aud], expirationSeconds: $seconds}}' >"$WORK/token-request.json"
+  kube POST "/api/v1/namespaces/$NAMESPACE/serviceaccounts/$SERVICE_ACCOUNT/token" "$WORK/token-answer.json" \
+    -H 'Content-Type: application/json' --data-binary "@$WORK/token-request.json"
+  # -j: no trailing newline, byte-for-byte what istioctl writes.
+  jq -ej '.status.token | select(type == "string" and length > 0)' "$WORK/token-answer.json" >"$WORK/istio-token" ||
+    die "TokenRequest answer for $NAMESPACE/$SERVICE_ACCOUNT has no status.token"
+  put_file "$WORK/istio-token" "$TOKEN_PATH" 600
+fi
+
 mkdir -p "$ROOT/etc/istio/proxy"
 chown -R istio-proxy:istio-proxy "$ROOT/var/lib/istio" "$ROOT/etc/certs" "$ROOT/etc/istio/proxy" \
   "$ROOT/etc/istio/config" "$ROOT/var/run/secrets"
+
+# ---------------------------------------------------------------------------------------------------
+# The workload's identity: its own host user, kept off the metadata server (and so off the VM's Google
+# identity). With host networking the sidecar redirects its connections to Envoy before the filter table
+# sees them, so the rule matches the connection's original destination (conntrack), not the packet's.
+
+if ! id -u "$APP_USER" >/dev/null 2>&1; then
+  log "creating the workload user $APP_USER"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$APP_USER"
+fi
+APP_UID="$(id -u "$APP_USER")"
+APP_GID="$(id -g "$APP_USER")"
+readonly APP_UID APP_GID
+
+# Every port but DNS: the sidecar's DNS proxy answers the workload's lookups, forwarding to that address.
+readonly GUARD_RULE=(-p tcp -m owner --uid-owner "$APP_UID" -m conntrack --ctorigdst "$METADATA_IP/32"
+  ! --ctorigdstport 53 -j REJECT --reject-with tcp-reset)
+iptables -w -n -L "$GUARD_CHAIN" >/dev/null 2>&1 || iptables -w -N "$GUARD_CHAIN"
+if ! iptables -w -C "$GUARD_CHAIN" "${GUARD_RULE[@]}" 2>/dev/null; then
+  log "keeping uid $APP_UID ($APP_USER) off the metadata server $METADATA_IP"
+  iptables -w -A "$GUARD_CHAIN" "${GUARD_RULE[@]}"
+fi
+iptables -w -C OUTPUT -j "$GUARD_CHAIN" 2>/dev/null || iptables -w -I OUTPUT 1 -j "$GUARD_CHAIN"
 
 # ---------------------------------------------------------------------------------------------------
 # Units
@@ -311,17 +377,21 @@ put_file "$ATTRS/workload-env" "$ENV_FILE" 640
 WORKLOAD_CHANGED=$((WORKLOAD_CHANGED | WROTE))
 
 # Host networking: the sidecar's iptables capture sees the workload's traffic like any local process.
+# BindsTo + After + the sidecar's own condition: the workload runs only while istio.service does, never
+# outside the mesh, and stops (or restarts) with it.
 cat >"$WORK/unit" <<EOF
 [Unit]
-Description=meshscope workload $WORKLOAD ($IMAGE)
-Wants=network-online.target istio.service
+Description=meshscope workload $WORKLOAD ($IMAGE), only behind its Istio sidecar
+Wants=network-online.target
 After=network-online.target istio.service
+BindsTo=istio.service
+ConditionPathExists=$TOKEN_PATH
 
 [Service]
 Restart=always
 RestartSec=5
 TimeoutStartSec=600
-ExecStart=/usr/bin/podman run --rm --replace --name meshscope-$WORKLOAD --network host --env-file $ENV_FILE --read-only --cap-drop all --security-opt no-new-privileges --user 1000:1000 $IMAGE
+ExecStart=/usr/bin/podman run --rm --replace --name meshscope-$WORKLOAD --network host --env-file $ENV_FILE --read-only --cap-drop all --security-opt no-new-privileges --user $APP_UID:$APP_GID $IMAGE
 ExecStop=/usr/bin/podman stop --ignore --time 10 meshscope-$WORKLOAD
 
 [Install]

@@ -25,7 +25,15 @@ export function vmBootstrapRbacSubject(googleServiceAccountEmail: string): { kin
 
 /**
  * GKE authenticates a Google identity only if its access token carries the userinfo.email scope, and
- * only if the account holds container.clusters.get in the project (e.g. roles/container.clusterViewer);
- * authorisation then comes from the Role above.
+ * only if the account holds container.clusters.get in the project; authorisation then comes from the Role
+ * above. The scopes stay broad on purpose: IAM bounds the account (to this one permission), and the
+ * workload cannot reach the metadata server for the token at all (bootstrap.sh's iptables rule).
  */
+/**
+ * The VM's only project permission, as a custom role: roles/container.clusterViewer would add listing
+ * clusters and reading the project. GKE clusters have no IAM policy of their own, so the grant cannot be
+ * narrower than the project.
+ */
+export const vmClusterPermissions = ["container.clusters.get"];
+
 export const vmAccessScopes = ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"];

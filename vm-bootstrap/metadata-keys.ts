@@ -1,7 +1,16 @@
-// GCE instance metadata attributes that carry a VM's inputs to bootstrap.sh (one value each, all
-// non-secret). The script's REQUIRED_ATTRS lists the same names without the prefix.
+// GCE instance metadata attributes that carry a VM's scripts and its inputs to bootstrap.sh (one value
+// each, all non-secret, all updated in place). The script's REQUIRED_ATTRS lists the inputs without the prefix.
 
 export const metadataPrefix = "meshscope-";
+
+/** GCE runs this one at every boot: launcher.sh, which installs and starts the agent. */
+export const startupScriptKey = "startup-script";
+
+/** The two scripts, which the launcher and the agent read from metadata so an edit reaches running VMs. */
+export const scriptKeys = {
+    agent: "meshscope-agent",
+    bootstrap: "meshscope-bootstrap",
+} as const;
 
 export const metadataKeys = {
     workload: "meshscope-workload",

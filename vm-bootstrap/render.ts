@@ -1,10 +1,12 @@
-// Renders one VM's boot: the generic startup script plus the instance metadata attributes it reads.
-// infra/ resolves its Outputs (pulumi.all) and calls renderVmBootstrap with plain values; the result goes
-// to the instance as `metadataStartupScript` and `metadata`.
+// Renders one VM's boot: the instance metadata that carries the launcher (GCE's startup-script), the agent
+// and the bootstrap scripts, and the inputs the bootstrap reads. infra/ resolves its Outputs (pulumi.all) and
+// calls renderVmBootstrap with plain values; the result goes to the instance as `metadata`, every key of
+// which GCE updates in place (unlike the provider's metadataStartupScript, whose change replaces the VM).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { literalEnvFile } from "./env-file";
-import { metadataKeys } from "./metadata-keys";
+import { metadataKeys, scriptKeys, startupScriptKey } from "./metadata-keys";
+import { defaultReadinessProbe, ReadinessProbe, readinessProbeOf } from "./readiness-probe";
 import { clusterEnv, meshConfigYaml, SidecarConfigInput } from "./sidecar-config";
 import {
     dnsLabelOf, dnsNameOf, endpointOf, envNameOf, envValueOf, fail, ipv4Of, istioIdOf, ipv4PortOf, labelsOf, oneOf,
@@ -28,6 +30,8 @@ export interface VmWorkloadInput {
     labels: Record<string, string>;
     /** The container's env, taken as given (infra/ derives Online Boutique's from its catalog). */
     env: Record<string, string>;
+    /** The WorkloadGroup's spec.probe, which the VM's agent runs and reports to istiod; default: TCP on port. */
+    readinessProbe?: ReadinessProbe;
 }
 
 export interface VmBootstrapInput {
@@ -64,14 +68,15 @@ export interface VmBootstrapInput {
 }
 
 export interface VmBootstrap {
-    /** For the instance's startup-script: the same generic script for every VM. */
+    /** launcher.sh, the same small script for every VM; also metadata["startup-script"]. */
     startupScript: string;
-    /** Instance metadata attributes (meshscope-*), all non-secret. */
+    /** The instance's metadata: startup-script, the meshscope-* scripts and inputs, all non-secret. */
     metadata: Record<string, string>;
 }
 
 const istiodPort = 15012;
-const startupScript = readFileSync(join(__dirname, "bootstrap.sh"), "utf8");
+const script = (name: string) => readFileSync(join(__dirname, name), "utf8");
+const scripts = { launcher: script("launcher.sh"), agent: script("agent.sh"), bootstrap: script("bootstrap.sh") };
 
 export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
     const { workload, versions, cluster } = input;
@@ -99,9 +104,12 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         discoveryAddress: `${istiodHost}:${istiodPort}`,
         alsAddress: ipv4PortOf("receiverAlsAddress", input.receiverAlsAddress),
         autoRegister: input.autoRegister ?? false,
+        readinessProbe: readinessProbeOf("workload.readinessProbe", workload.readinessProbe ?? defaultReadinessProbe(workload.port)),
+        // infra/ names the WorkloadEntry after its workload.
+        workloadEntryName: name,
     };
 
-    const metadata: Record<(typeof metadataKeys)[keyof typeof metadataKeys], string> = {
+    const inputs: Record<(typeof metadataKeys)[keyof typeof metadataKeys], string> = {
         [metadataKeys.workload]: name,
         [metadataKeys.namespace]: namespace,
         [metadataKeys.serviceAccount]: sidecar.serviceAccount,
@@ -116,5 +124,11 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         [metadataKeys.meshConfig]: meshConfigYaml(sidecar),
         [metadataKeys.workloadEnv]: literalEnvFile(env),
     };
-    return { startupScript, metadata };
+    const metadata = {
+        [startupScriptKey]: scripts.launcher,
+        [scriptKeys.agent]: scripts.agent,
+        [scriptKeys.bootstrap]: scripts.bootstrap,
+        ...inputs,
+    };
+    return { startupScript: scripts.launcher, metadata };
 }

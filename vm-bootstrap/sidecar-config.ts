@@ -2,6 +2,7 @@
 // istioctl/pkg/workload/workload.go: createMeshConfig, createClusterEnv), built from plain values.
 import YAML from "yaml";
 import { shellEnvFile } from "./env-file";
+import { ReadinessProbe } from "./readiness-probe";
 
 export interface SidecarConfigInput {
     workloadName: string;
@@ -17,6 +18,10 @@ export interface SidecarConfigInput {
     discoveryAddress: string;
     alsAddress: string;
     autoRegister: boolean;
+    /** The WorkloadGroup's probe, run by the VM's agent and reported to istiod. */
+    readinessProbe: ReadinessProbe;
+    /** The WorkloadEntry this VM is (infra/ declares it); unused with autoRegister, where istiod names it. */
+    workloadEntryName: string;
 }
 
 const canonicalNameLabel = "service.istio.io/canonical-name";
@@ -47,12 +52,14 @@ export function proxyMetadata(input: SidecarConfigInput): Record<string, string>
         ISTIO_META_POD_PORTS: JSON.stringify([{ name: input.protocol, containerPort: input.port }]),
         ISTIO_META_WORKLOAD_NAME: input.workloadName,
         ISTIO_METAJSON_LABELS: JSON.stringify(labels),
-        // The agent's DNS proxy answers cluster names on the VM (replaces the seed's dnsmasq) ...
+        // The agent's DNS proxy answers cluster names on the VM (replaces the seed's dnsmasq). Addresses for
+        // ServiceEntry hosts come from istiod itself (PILOT_ENABLE_IP_AUTOALLOCATE, on by default since 1.25),
+        // which replaced the deprecated ISTIO_META_DNS_AUTO_ALLOCATE.
         ISTIO_META_DNS_CAPTURE: "true",
-        // ... and gives ServiceEntry hosts without addresses an address, so they resolve too.
-        ISTIO_META_DNS_AUTO_ALLOCATE: "true",
     };
+    // istiod applies the agent's health reports to the entry the proxy names (or the one it registers).
     if (input.autoRegister) metadata.ISTIO_META_AUTO_REGISTER_GROUP = input.workloadName;
+    else metadata.ISTIO_META_WORKLOAD_ENTRY = input.workloadEntryName;
     return metadata;
 }
 
@@ -64,6 +71,8 @@ export function meshConfigYaml(input: SidecarConfigInput): string {
         // Envoy's own ALS connection is not captured and cannot resolve cluster DNS: an IP:port it can reach.
         envoyAccessLogService: { address: input.alsAddress },
         proxyMetadata: proxyMetadata(input),
+        // istioctl copies the WorkloadGroup's probe here; without it the agent reports no health.
+        readinessProbe: input.readinessProbe,
     };
     return YAML.stringify({ defaultConfig }, { sortMapEntries: true });
 }

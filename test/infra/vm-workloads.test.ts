@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
-import { VM_IMAGE, VM_ROLES } from '../../infra/vm-workloads';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VM_IMAGE, vmRoleId } from '../../infra/vm-workloads';
 import { metadataKeys } from '../../vm-bootstrap/metadata-keys';
 import { MOCK_CLUSTER_CA_PEM, ProgramRun, RecordedResource, runProgram } from './harness';
 
@@ -44,13 +46,25 @@ describe('VM workloads', () => {
     }
   });
 
-  it('runs each VM as its own service account holding only the VM roles', () => {
+  it('runs each VM as its own service account', () => {
     const checkout = instance(dev, 'checkoutservice');
     const sa = dev.one('gcp:serviceaccount/account:Account', 'vm-checkoutservice-sa');
     assert.equal(checkout.inputs.serviceAccount.email, sa.state.email);
     assert.notEqual(sa.state.email, instance(dev, 'paymentservice').inputs.serviceAccount.email);
-    const grants = dev.ofType('gcp:projects/iAMMember:IAMMember').filter((m) => m.inputs.member === `serviceAccount:${sa.state.email}`);
-    assert.deepEqual(grants.map((g) => g.inputs.role).sort(), [...VM_ROLES].sort());
+  });
+
+  it('grants each VM account one project role, the stack custom role, and nothing else', () => {
+    for (const w of ['checkoutservice', 'paymentservice']) {
+      const sa = dev.one('gcp:serviceaccount/account:Account', `vm-${w}-sa`);
+      const grants = dev.ofType('gcp:projects/iAMMember:IAMMember').filter((m) => m.inputs.member === `serviceAccount:${sa.state.email}`);
+      assert.deepEqual(grants.map((g) => g.inputs.role), [`projects/${grants[0]?.inputs.project}/roles/${vmRoleId('dev')}`]);
+    }
+  });
+
+  it('lets the VM role do only what GKE needs to accept a Google identity: container.clusters.get', () => {
+    const role = dev.one('gcp:projects/iAMCustomRole:IAMCustomRole');
+    assert.deepEqual(role.inputs.permissions, ['container.clusters.get']);
+    assert.equal(role.inputs.roleId, 'meshscope_dev_vm');
   });
 
   it('lets each VM Google identity mint only its own istio-token and read only the root cert', () => {
@@ -87,7 +101,19 @@ describe('VM workloads', () => {
     const mesh = parse(md[metadataKeys.meshConfig]);
     assert.equal(mesh.defaultConfig.envoyAccessLogService.address, dev.outputs.receiverInternalAddress);
     assert.match(md[metadataKeys.clusterEnv], /meshscope-dev-network/);
-    assert.ok(instance(dev, 'checkoutservice').inputs.metadataStartupScript.startsWith('#!/usr/bin/env bash'));
+  });
+
+  it('delivers the launcher, the agent and the bootstrap in metadata, which GCE updates in place', () => {
+    const script = (name: string) => readFileSync(join(__dirname, '../../vm-bootstrap', name), 'utf8');
+    for (const i of dev.ofType(INSTANCE)) {
+      assert.equal(i.inputs.metadata['startup-script'], script('launcher.sh'));
+      assert.equal(i.inputs.metadata['meshscope-agent'], script('agent.sh'));
+      assert.equal(i.inputs.metadata['meshscope-bootstrap'], script('bootstrap.sh'));
+    }
+  });
+
+  it('sets no metadataStartupScript, whose every change would replace the VM', () => {
+    for (const i of dev.ofType(INSTANCE)) assert.equal(i.inputs.metadataStartupScript, undefined);
   });
 
   it('gives checkoutservice on its VM the FQDN of every service it calls', () => {
@@ -111,6 +137,32 @@ describe('VM workloads', () => {
     assert.deepEqual(cr(dev, 'WorkloadGroup', 'paymentservice').inputs.spec.metadata.labels, entry.inputs.spec.labels);
     const vms = dev.outputs.vms as { name: string; internalIp: string }[];
     assert.deepEqual(vms.find((v) => v.name === 'paymentservice')?.internalIp, address.state.address);
+  });
+
+  it('gives the VM mesh config the same readiness probe as its WorkloadGroup', () => {
+    for (const w of ['checkoutservice', 'paymentservice']) {
+      const mesh = parse(instance(dev, w).inputs.metadata[metadataKeys.meshConfig]);
+      const probe = cr(dev, 'WorkloadGroup', w).inputs.spec.probe;
+      assert.deepEqual(mesh.defaultConfig.readinessProbe, probe);
+      assert.ok(probe.tcpSocket.port > 0);
+    }
+  });
+
+  it('has each VM proxy name its WorkloadEntry, so istiod applies its health reports to it', () => {
+    const mesh = parse(instance(dev, 'paymentservice').inputs.metadata[metadataKeys.meshConfig]);
+    assert.equal(mesh.defaultConfig.proxyMetadata.ISTIO_META_WORKLOAD_ENTRY, cr(dev, 'WorkloadEntry', 'paymentservice').inputs.metadata.name);
+  });
+
+  it('turns on istiod health checks for each WorkloadEntry', () => {
+    for (const w of ['checkoutservice', 'paymentservice']) {
+      assert.deepEqual(cr(dev, 'WorkloadEntry', w).inputs.metadata.annotations, { 'proxy.istio.io/health-checks-enabled': 'true' });
+    }
+  });
+
+  it('declares each WorkloadEntry without waiting for its VM, so the VM proxy never names a missing entry', () => {
+    const entry = cr(dev, 'WorkloadEntry', 'checkoutservice');
+    assert.ok(!entry.dependsOn.includes(instance(dev, 'checkoutservice').urn), entry.dependsOn.join('\n'));
+    assert.ok(entry.dependsOn.includes(cr(dev, 'WorkloadGroup', 'checkoutservice').urn));
   });
 
   it('adds a third VM workload from config alone', async () => {

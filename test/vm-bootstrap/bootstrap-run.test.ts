@@ -1,20 +1,27 @@
 // bootstrap.sh really run with bash, per VM workload, in a throwaway root against loopback fakes of the
-// GCE metadata server and the Kubernetes API, with package/unit/ownership commands shimmed.
+// GCE metadata server and the Kubernetes API, with package/unit/ownership/firewall commands shimmed.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { boutiqueService } from "../../catalog/src/online-boutique";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
-import { FakeGcp, googleAccessToken, makePki, mintedToken, TestPki } from "./fake-gcp";
+import { FakeGcp, jwtClaims, makePki, TestPki } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
 // Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
 const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300";
 const istiodLine = /^(\S+)\s+istiod\.istio-system\.svc$/;
+const tokenPath = "var/run/secrets/tokens/istio-token";
+const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];
+/** What the workload's uid may not reach: the metadata server, on every TCP port but DNS. */
+const guardRule = (uid: string) => `-p tcp -m owner --uid-owner ${uid} -m conntrack --ctorigdst 169.254.169.254/32 ! --ctorigdstport 53 -j REJECT --reject-with tcp-reset`;
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const restartsOrStarts = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
 
 describe("bootstrap.sh run in a throwaway root", function () {
     this.timeout(30_000);
@@ -37,6 +44,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
     function render(name: VmServiceName, caCertPem = pki.clusterCaPem): VmBootstrap {
         const rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem }));
+        gcp.reset();
         gcp.attributes = { ...rendered.metadata };
         gcp.grant = { namespace, serviceAccount: name };
         return rendered;
@@ -54,6 +62,10 @@ describe("bootstrap.sh run in a throwaway root", function () {
             let afterFirst: Record<string, string>;
             let afterSecond: Record<string, string>;
             let kubeRequests: FakeGcp["requests"];
+            let guardAfterFirst: { chain: string[]; output: string[] };
+            let mintedFirst: string[];
+            let mintedSecond: string[];
+            let activeAtBoot: string[];
             let afterReboot: RunResult;
             let rebootCalls: string[];
 
@@ -61,18 +73,19 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 // A stale istiod line from an earlier gateway address must be replaced, not kept.
                 sandbox = new Sandbox("127.0.0.1 localhost\n10.9.9.9 istiod.istio-system.svc\n::1 ip6-localhost\n");
                 rendered = render(name);
-                gcp.requests.length = 0;
-                first = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
                 kubeRequests = gcp.requests.filter((request) => request.server === "kube");
                 firstCalls = sandbox.calls();
                 afterFirst = sandbox.snapshot();
-                second = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                mintedFirst = [...gcp.minted];
+                guardAfterFirst = { chain: sandbox.iptables("MESHSCOPE-NO-METADATA"), output: sandbox.iptables("OUTPUT") };
+                second = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
                 secondCalls = sandbox.calls().slice(firstCalls.length);
                 afterSecond = sandbox.snapshot();
-                // The token's condition keeps istio.service down at boot; the workload unit starts.
-                sandbox.reboot([unit]);
+                mintedSecond = gcp.minted.slice(mintedFirst.length);
+                activeAtBoot = sandbox.reboot();
                 const before = sandbox.calls().length;
-                afterReboot = await sandbox.run(rendered.startupScript, gcp.metadataUrl);
+                afterReboot = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
                 rebootCalls = sandbox.calls().slice(before);
             });
 
@@ -114,16 +127,23 @@ describe("bootstrap.sh run in a throwaway root", function () {
             });
 
             it("writes the token the TokenRequest returned, without a newline, mode 600", () => {
-                assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), mintedToken({ namespace, serviceAccount: name }));
-                assert.equal(sandbox.mode("var/run/secrets/tokens/istio-token"), "600");
+                assert.equal(mintedFirst.length, 1);
+                assert.equal(afterFirst[tokenPath].split(" ")[0], sha256(mintedFirst[0]));
+                assert.equal(jwtClaims(mintedFirst[0]).sub, `system:serviceaccount:${namespace}:${name}`);
+                assert.equal(afterFirst[tokenPath].split(" ")[1], "600");
             });
 
-            it("asks the Kubernetes API for an istio-ca token of one hour with the VM's Google access token", () => {
+            it("asks the Kubernetes API for an istio-ca token of one hour with a Google access token of this VM", () => {
                 const post = kubeRequests.find((request) => request.method === "POST");
                 assert.ok(post, "no TokenRequest reached the API");
                 assert.equal(post.path, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`);
-                assert.equal(post.headers.authorization, `Bearer ${googleAccessToken}`);
+                assert.match(post.headers.authorization ?? "", /^Bearer ya29\.meshscope-test-access-token-\d+$/);
                 assert.deepEqual(JSON.parse(post.body).spec, { audiences: ["istio-ca"], expirationSeconds: 3600 });
+            });
+
+            it("asks the metadata server for a new access token for every API call", () => {
+                const bearers = kubeRequests.map((request) => request.headers.authorization);
+                assert.equal(new Set(bearers).size, bearers.length, bearers.join("\n"));
             });
 
             it("keeps the cluster CA it verified the API with in /etc/meshscope", () => {
@@ -171,12 +191,35 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 const text = sandbox.file(`etc/systemd/system/${unit}`);
                 const image = `us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/${name}:v0.10.6`;
                 assert.match(text, /^Restart=always$/m);
-                assert.match(text, /^After=network-online.target istio.service$/m);
                 const exec = /^ExecStart=(.*)$/m.exec(text)?.[1] ?? "";
                 assert.ok(exec.startsWith("/usr/bin/podman run "), exec);
                 assert.ok(exec.includes(" --network host "), exec);
                 assert.ok(exec.includes(` --env-file /etc/meshscope/${name}.env `), exec);
                 assert.ok(exec.endsWith(` ${image}`), exec);
+            });
+
+            it("binds the workload unit to istio.service, after it and under the same token condition", () => {
+                const text = sandbox.file(`etc/systemd/system/${unit}`);
+                assert.match(text, /^BindsTo=istio\.service$/m);
+                assert.match(text, /^After=network-online\.target istio\.service$/m);
+                assert.match(text, /^ConditionPathExists=\/var\/run\/secrets\/tokens\/istio-token$/m);
+            });
+
+            it("runs the container as its own system user, created once", () => {
+                assert.deepEqual(firstCalls.filter((call) => call.startsWith("useradd")),
+                    ["useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin meshscope-app"]);
+                assert.ok(sandbox.file(`etc/systemd/system/${unit}`).includes(" --user 999:999 "));
+                assert.deepEqual(secondCalls.filter((call) => call.startsWith("useradd")), []);
+            });
+
+            it("rejects the workload user's TCP connections to the metadata server, checked before any other OUTPUT rule", () => {
+                assert.deepEqual(guardAfterFirst.chain, [guardRule("999")]);
+                assert.equal(guardAfterFirst.output[0], "-j MESHSCOPE-NO-METADATA");
+            });
+
+            it("adds no second copy of the metadata rule on the second run", () => {
+                assert.deepEqual(sandbox.iptables("MESHSCOPE-NO-METADATA"), [guardRule("999")]);
+                assert.deepEqual(sandbox.iptables("OUTPUT"), ["-j MESHSCOPE-NO-METADATA"]);
             });
 
             it("reloads systemd and enables and starts the workload unit", () => {
@@ -202,19 +245,28 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 assert.deepEqual(changing, []);
             });
 
+            it("mints no new istio-token on the second run while the one on disk has most of its hour left", () => {
+                assert.deepEqual(mintedSecond, []);
+            });
+
             it("keeps exactly one istiod hosts line after the second run", () => {
                 assert.equal(sandbox.file("etc/hosts").split("\n").filter((line) => istiodLine.test(line)).length, 1);
             });
 
-            it("after a reboot emptied /run, mints the token again and restarts istio.service", () => {
-                assert.equal(afterReboot.code, 0, afterReboot.stderr);
-                assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), mintedToken({ namespace, serviceAccount: name }));
-                assert.ok(rebootCalls.includes("systemctl restart istio.service"), rebootCalls.join("\n"));
+            it("at boot, before the token exists, lets systemd start neither the sidecar nor the workload", () => {
+                assert.deepEqual(activeAtBoot, []);
             });
 
-            it("after a reboot installs nothing and leaves the running workload alone", () => {
-                const changing = rebootCalls.filter((call) => /^(apt-get|curl-download)/.test(call) || call.includes(unit) && !/is-(enabled|active)/.test(call));
-                assert.deepEqual(changing, []);
+            it("after a reboot emptied /run, mints the token again and starts istio.service, then the workload", () => {
+                assert.equal(afterReboot.code, 0, afterReboot.stderr);
+                assert.equal(sandbox.file(tokenPath), gcp.minted[gcp.minted.length - 1]);
+                assert.deepEqual(restartsOrStarts(rebootCalls), ["systemctl start istio.service", `systemctl start ${unit}`]);
+                assert.deepEqual(sandbox.active(), ["istio.service", unit]);
+            });
+
+            it("after a reboot installs nothing and puts the metadata rule back", () => {
+                assert.deepEqual(rebootCalls.filter((call) => /^(apt-get|curl-download)/.test(call)), []);
+                assert.deepEqual(sandbox.iptables("MESHSCOPE-NO-METADATA"), [guardRule("999")]);
             });
         });
     }
@@ -227,9 +279,9 @@ describe("bootstrap.sh run in a throwaway root", function () {
         afterEach(() => sandbox.remove());
 
         it("fails before changing anything, naming meshscope-cluster-endpoint, when that attribute is missing", async () => {
-            const { startupScript } = render("paymentservice");
+            const script = bootstrapOf(render("paymentservice"));
             delete gcp.attributes["meshscope-cluster-endpoint"];
-            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            const result = await sandbox.run(script, gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /^meshscope-bootstrap: ERROR: instance metadata attribute meshscope-cluster-endpoint is missing$/m);
             assert.match(result.stderr, /meshscope-cluster-endpoint is missing/);
@@ -237,46 +289,45 @@ describe("bootstrap.sh run in a throwaway root", function () {
         });
 
         it("fails before changing anything, naming the attribute and value, when the east-west gateway IP is malformed", async () => {
-            const { startupScript } = render("checkoutservice");
+            const script = bootstrapOf(render("checkoutservice"));
             gcp.attributes["meshscope-east-west-gateway-ip"] = "10.128.0.300";
-            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            const result = await sandbox.run(script, gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-east-west-gateway-ip='10\.128\.0\.300' is not an IPv4 address/);
             assert.deepEqual(sandbox.calls(), []);
         });
 
         it("fails before changing anything when the workload env has a line that is not NAME=value", async () => {
-            const { startupScript } = render("paymentservice");
+            const script = bootstrapOf(render("paymentservice"));
             gcp.attributes["meshscope-workload-env"] += "not an assignment\n";
-            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            const result = await sandbox.run(script, gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-workload-env is not an env file of NAME=value lines/);
             assert.deepEqual(sandbox.calls(), []);
         });
 
         it("refuses a Kubernetes API whose certificate the cluster CA did not sign, writing no token", async () => {
-            const { startupScript } = render("paymentservice", pki.otherCaPem);
-            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            const script = bootstrapOf(render("paymentservice", pki.otherCaPem));
+            const result = await sandbox.run(script, gcp.metadataUrl);
             assert.notEqual(result.code, 0);
-            assert.match(sandbox.journal(), /ERROR: Kubernetes API POST https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/boutique\/serviceaccounts\/paymentservice\/token failed after 1 attempt\(s\): no answer \(connection or TLS verification with the cluster CA failed\)/);
+            assert.match(sandbox.journal(), /ERROR: Kubernetes API GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/boutique\/configmaps\/istio-ca-root-cert failed after 1 attempt\(s\): no answer \(connection or TLS verification with the cluster CA failed\)/);
             assert.equal(sandbox.exists("var/run/secrets/tokens/istio-token"), false);
         });
 
         it("reports the API's answer when RBAC forbids the TokenRequest", async () => {
-            const { startupScript } = render("paymentservice");
+            const script = bootstrapOf(render("paymentservice"));
             gcp.grant = { namespace, serviceAccount: "someone-else" };
-            const result = await sandbox.run(startupScript, gcp.metadataUrl);
+            const result = await sandbox.run(script, gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: Kubernetes API POST .*\/serviceaccounts\/paymentservice\/token failed after 1 attempt\(s\): HTTP 403: .*forbidden/);
         });
 
         it("retries the Kubernetes API as many times as allowed before giving up", async () => {
-            const { startupScript } = render("paymentservice");
+            const script = bootstrapOf(render("paymentservice"));
             gcp.grant = { namespace, serviceAccount: "someone-else" };
-            gcp.requests.length = 0;
-            const result = await sandbox.run(startupScript, gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "3", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
+            const result = await sandbox.run(script, gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "3", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
             assert.notEqual(result.code, 0);
-            assert.equal(gcp.requests.filter((request) => request.server === "kube").length, 3);
+            assert.equal(gcp.requests.filter((request) => request.server === "kube" && request.method === "POST").length, 3);
             assert.match(sandbox.journal(), /failed after 3 attempt\(s\)/);
         });
     });

@@ -1,6 +1,9 @@
 // Loopback stand-ins for what a booting VM talks to: the GCE metadata server (plain HTTP, like the real
 // one) and the cluster's Kubernetes API (HTTPS with a throwaway CA, so the script's CA check is real).
+// Like the real ones, each hands out a new token at every call: the metadata server a new access token,
+// the API a new JWT (with a real exp claim) for every TokenRequest.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -58,10 +61,20 @@ export interface ClusterGrant {
     serviceAccount: string;
 }
 
-export const googleAccessToken = "ya29.meshscope-test-access-token";
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
-export function mintedToken(grant: ClusterGrant): string {
-    return `eyJhbGciOiJSUzI1NiJ9.meshscope-test-${grant.namespace}-${grant.serviceAccount}.sig`;
+/** A JWT shaped like a Kubernetes service account token (unsigned: only its shape and claims matter here). */
+export function serviceAccountJwt(grant: ClusterGrant, issuedAt: number, seconds: number, serial: number): string {
+    const claims = {
+        aud: ["istio-ca"], exp: issuedAt + seconds, iat: issuedAt, iss: "https://container.googleapis.com/test",
+        sub: `system:serviceaccount:${grant.namespace}:${grant.serviceAccount}`, jti: `meshscope-test-${serial}`,
+    };
+    return `${base64url({ alg: "RS256", kid: "test" })}.${base64url(claims)}.c2lnbmF0dXJl`;
+}
+
+/** The claims of a JWT, read back. */
+export function jwtClaims(jwt: string): { exp: number; sub: string; jti: string } {
+    return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString("utf8"));
 }
 
 function readBody(request: http.IncomingMessage): Promise<string> {
@@ -84,9 +97,22 @@ function kubeStatus(response: http.ServerResponse, code: number, message: string
 
 export class FakeGcp {
     readonly requests: RecordedRequest[] = [];
-    /** Instance metadata attributes served under instance/attributes/. */
+    /** Instance metadata attributes served under instance/attributes/; change them with update() while a VM waits. */
     attributes: Record<string, string> = {};
     grant: ClusterGrant = { namespace: "", serviceAccount: "" };
+    /** Every Google access token the metadata server handed out, in order. */
+    readonly accessTokens: string[] = [];
+    /** Every istio-token the API minted, in order. */
+    readonly minted: string[] = [];
+    /** How many API calls one access token is good for: a token handed out with minutes left outlives few retries. */
+    accessTokenUses = Number.POSITIVE_INFINITY;
+    /** API calls answered 403 before the Role binding "arrives", as when the VM boots before it. */
+    refuseFirst = 0;
+    /** The API does not answer at all: the cluster is down or unreachable. */
+    kubeDown = false;
+    private readonly uses = new Map<string, number>();
+    private kubeCalls = 0;
+    private waiters: { lastEtag: string; answer: () => void }[] = [];
 
     private constructor(
         private readonly metadataServer: http.Server,
@@ -114,14 +140,51 @@ export class FakeGcp {
         return `127.0.0.1:${(this.kubeServer.address() as AddressInfo).port}`;
     }
 
+    /** Resets what one scenario changed: counters, outages, refusals. */
+    reset(): void {
+        this.requests.length = 0;
+        this.accessTokens.length = 0;
+        this.minted.length = 0;
+        this.uses.clear();
+        this.kubeCalls = 0;
+        this.accessTokenUses = Number.POSITIVE_INFINITY;
+        this.refuseFirst = 0;
+        this.kubeDown = false;
+    }
+
+    /** Changes attributes as `gcloud compute instances add-metadata` would, answering VMs that wait for a change. */
+    update(changes: Record<string, string>): void {
+        this.attributes = { ...this.attributes, ...changes };
+        const waiting = this.waiters;
+        this.waiters = [];
+        for (const waiter of waiting) waiter.answer();
+    }
+
+    /** The attributes' ETag: changes exactly when their content does. */
+    get etag(): string {
+        return createHash("sha256").update(JSON.stringify(Object.entries(this.attributes).sort())).digest("hex").slice(0, 16);
+    }
+
     async close(): Promise<void> {
+        for (const waiter of this.waiters) waiter.answer();
+        this.waiters = [];
         for (const server of [this.metadataServer, this.kubeServer]) {
             server.closeAllConnections();
             await new Promise<void>((resolve) => server.close(() => resolve()));
         }
     }
 
+    private mint(): string {
+        const token = serviceAccountJwt(this.grant, Math.floor(Date.now() / 1000), 3600, this.minted.length + 1);
+        this.minted.push(token);
+        return token;
+    }
+
     private async record(server: "metadata" | "kube", request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+        if (server === "kube" && this.kubeDown) {
+            request.socket.destroy();
+            return;
+        }
         const body = await readBody(request);
         const recorded: RecordedRequest = { server, method: request.method ?? "", path: request.url ?? "", headers: request.headers, body };
         this.requests.push(recorded);
@@ -132,16 +195,41 @@ export class FakeGcp {
     private serveMetadata(request: RecordedRequest, response: http.ServerResponse): void {
         // The real server refuses requests without this header (SSRF protection).
         if (request.headers["metadata-flavor"] !== "Google") return send(response, 403, "Missing Metadata-Flavor:Google header", "text/plain");
-        const path = request.path.replace(/^\/computeMetadata\/v1\//, "");
+        const url = new URL(request.path, "http://metadata");
+        const path = url.pathname.replace(/^\/computeMetadata\/v1\//, "");
+        if (path === "instance/attributes/" && url.searchParams.get("recursive") === "true") {
+            return this.serveAttributes(url.searchParams, response);
+        }
         const attribute = /^instance\/attributes\/([^/?]+)$/.exec(path);
         if (attribute !== null) {
             const value = this.attributes[attribute[1]];
             return value === undefined ? send(response, 404, "not found", "text/plain") : send(response, 200, value, "application/text");
         }
         if (path === "instance/service-accounts/default/token") {
-            return send(response, 200, { access_token: googleAccessToken, expires_in: 3599, token_type: "Bearer" });
+            const token = `ya29.meshscope-test-access-token-${this.accessTokens.length + 1}`;
+            this.accessTokens.push(token);
+            return send(response, 200, { access_token: token, expires_in: 3599, token_type: "Bearer" });
         }
         send(response, 404, "not found", "text/plain");
+    }
+
+    /** instance/attributes/?recursive=true: all attributes as JSON with an ETag; wait_for_change holds the answer until it differs. */
+    private serveAttributes(query: URLSearchParams, response: http.ServerResponse): void {
+        const answer = () => {
+            if (response.writableEnded || response.destroyed) return;
+            response.writeHead(200, { "Content-Type": "application/json", ETag: this.etag });
+            response.end(JSON.stringify(this.attributes));
+        };
+        const lastEtag = query.get("last_etag");
+        if (query.get("wait_for_change") !== "true" || lastEtag === null || lastEtag !== this.etag) return answer();
+        const waiter = { lastEtag, answer };
+        this.waiters.push(waiter);
+        const timer = setTimeout(() => {
+            this.waiters = this.waiters.filter((w) => w !== waiter);
+            answer();
+        }, Number(query.get("timeout_sec") ?? "60") * 1000);
+        timer.unref();
+        response.on("close", () => clearTimeout(timer));
     }
 
     /** RBAC as the API server applies it: the Role infra/ binds to the VM, for the granted account. */
@@ -155,9 +243,19 @@ export class FakeGcp {
             rule.apiGroups.includes("") && rule.resources.includes(full) && rule.resourceNames.includes(name) && rule.verbs.includes(verb));
     }
 
+    /** GKE's view of a bearer: a token the metadata server handed out, within its uses. */
+    private authenticated(authorization: string | undefined): boolean {
+        const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+        if (token === undefined || !this.accessTokens.includes(token)) return false;
+        const used = (this.uses.get(token) ?? 0) + 1;
+        this.uses.set(token, used);
+        return used <= this.accessTokenUses;
+    }
+
     private serveKube(request: RecordedRequest, response: http.ServerResponse): void {
-        if (request.headers.authorization !== `Bearer ${googleAccessToken}`) return kubeStatus(response, 401, "Unauthorized");
-        if (!this.allowed(request)) return kubeStatus(response, 403, `forbidden: ${request.method} ${request.path}`);
+        this.kubeCalls += 1;
+        if (!this.authenticated(request.headers.authorization)) return kubeStatus(response, 401, "Unauthorized");
+        if (this.kubeCalls <= this.refuseFirst || !this.allowed(request)) return kubeStatus(response, 403, `forbidden: ${request.method} ${request.path}`);
         const { namespace, serviceAccount } = this.grant;
         if (request.method === "POST" && request.path.endsWith("/token")) {
             let tokenRequest: { apiVersion?: string; kind?: string; spec?: { audiences?: string[]; expirationSeconds?: number } };
@@ -176,7 +274,7 @@ export class FakeGcp {
                 apiVersion: "authentication.k8s.io/v1",
                 metadata: { name: serviceAccount, namespace },
                 spec: { ...spec, boundObjectRef: null },
-                status: { token: mintedToken(this.grant), expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() },
+                status: { token: this.mint(), expirationTimestamp: new Date(Date.now() + 3600_000).toISOString() },
             });
         }
         send(response, 200, {

@@ -17,6 +17,8 @@ const cluster = { endpoint: "34.118.0.5", caCertPem: caPem };
 const checkout = () => vmInput("checkoutservice", cluster);
 const payment = () => vmInput("paymentservice", cluster);
 
+const script = (name: string) => readFileSync(join(__dirname, "../../vm-bootstrap", name), "utf8");
+
 function meshConfig(input: VmBootstrapInput) {
     return YAML.parse(renderVmBootstrap(input).metadata["meshscope-mesh-config"]).defaultConfig;
 }
@@ -40,17 +42,35 @@ function sourcedClusterEnv(input: VmBootstrapInput): Record<string, string> {
 }
 
 describe("renderVmBootstrap", () => {
-    it("returns bootstrap.sh itself as the startup script, the same for every VM", () => {
-        const script = readFileSync(join(__dirname, "../../vm-bootstrap/bootstrap.sh"), "utf8");
-        assert.equal(renderVmBootstrap(checkout()).startupScript, script);
-        assert.equal(renderVmBootstrap(payment()).startupScript, script);
+    it("makes launcher.sh the startup script, in metadata where GCE updates it in place, the same for every VM", () => {
+        const launcher = script("launcher.sh");
+        for (const rendered of [renderVmBootstrap(checkout()), renderVmBootstrap(payment())]) {
+            assert.equal(rendered.startupScript, launcher);
+            assert.equal(rendered.metadata["startup-script"], launcher);
+        }
     });
 
-    it("emits exactly the meshscope-* attributes bootstrap.sh requires, none empty", () => {
-        const script = readFileSync(join(__dirname, "../../vm-bootstrap/bootstrap.sh"), "utf8");
-        const required = /readonly REQUIRED_ATTRS=\(([^)]*)\)/.exec(script)?.[1].trim().split(/\s+/) ?? [];
+    it("carries the agent and the bootstrap as the attributes the launcher and the agent read", () => {
         const metadata = renderVmBootstrap(checkout()).metadata;
-        assert.deepEqual(Object.keys(metadata).sort(), required.map((name) => metadataPrefix + name).sort());
+        assert.equal(metadata["meshscope-agent"], script("agent.sh"));
+        assert.equal(metadata["meshscope-bootstrap"], script("bootstrap.sh"));
+        assert.match(script("launcher.sh"), /instance\/attributes\/meshscope-agent"/);
+        assert.match(script("agent.sh"), /attribute meshscope-bootstrap /);
+    });
+
+    it("stays within GCE's metadata limits: 256 KB a value, 512 KB in all", () => {
+        const metadata = renderVmBootstrap(checkout()).metadata;
+        const sizes = Object.values(metadata).map((value) => Buffer.byteLength(value));
+        assert.ok(Math.max(...sizes) <= 256 * 1024, String(Math.max(...sizes)));
+        const total = Object.entries(metadata).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+        assert.ok(total <= 512 * 1024, String(total));
+    });
+
+    it("emits exactly the meshscope-* inputs bootstrap.sh requires besides the scripts, none empty", () => {
+        const required = /readonly REQUIRED_ATTRS=\(([^)]*)\)/.exec(script("bootstrap.sh"))?.[1].trim().split(/\s+/) ?? [];
+        const metadata = renderVmBootstrap(checkout()).metadata;
+        const inputs = Object.keys(metadata).filter((key) => !["startup-script", "meshscope-agent", "meshscope-bootstrap"].includes(key));
+        assert.deepEqual(inputs.sort(), required.map((name) => metadataPrefix + name).sort());
         for (const [key, value] of Object.entries(metadata)) assert.notEqual(value.trim(), "", key);
     });
 
@@ -68,10 +88,31 @@ describe("renderVmBootstrap", () => {
         assert.deepEqual(meshConfig(checkout()).envoyAccessLogService, { address: "10.128.0.30:11800" });
     });
 
-    it("turns on DNS capture and address auto-allocation in proxyMetadata", () => {
-        const metadata = meshConfig(checkout()).proxyMetadata;
-        assert.equal(metadata.ISTIO_META_DNS_CAPTURE, "true");
-        assert.equal(metadata.ISTIO_META_DNS_AUTO_ALLOCATE, "true");
+    it("turns on DNS capture in proxyMetadata, as istioctl does", () => {
+        assert.equal(meshConfig(checkout()).proxyMetadata.ISTIO_META_DNS_CAPTURE, "true");
+    });
+
+    it("leaves out ISTIO_META_DNS_AUTO_ALLOCATE, which Istio 1.30 deprecates for istiod's own address allocation", () => {
+        assert.ok(!("ISTIO_META_DNS_AUTO_ALLOCATE" in meshConfig(checkout()).proxyMetadata));
+        assert.doesNotMatch(renderVmBootstrap(checkout()).metadata["meshscope-cluster-env"], /DNS_AUTO_ALLOCATE/);
+    });
+
+    it("carries the WorkloadGroup's probe as defaultConfig.readinessProbe, as istioctl copies it", () => {
+        const input = checkout();
+        input.workload.readinessProbe = { grpc: { port: 5050 }, periodSeconds: 5, failureThreshold: 2 };
+        assert.deepEqual(meshConfig(input).readinessProbe, { grpc: { port: 5050 }, periodSeconds: 5, failureThreshold: 2 });
+    });
+
+    it("probes the workload's TCP port every 10 s when no probe is given", () => {
+        assert.deepEqual(meshConfig(payment()).readinessProbe, { tcpSocket: { port: 50051 }, periodSeconds: 10 });
+    });
+
+    it("names its WorkloadEntry (ISTIO_META_WORKLOAD_ENTRY) so istiod applies the probe's reports to it", () => {
+        assert.equal(meshConfig(checkout()).proxyMetadata.ISTIO_META_WORKLOAD_ENTRY, "checkoutservice");
+    });
+
+    it("names no WorkloadEntry when istiod registers one itself", () => {
+        assert.equal(meshConfig({ ...checkout(), autoRegister: true }).proxyMetadata.ISTIO_META_WORKLOAD_ENTRY, undefined);
     });
 
     it("carries mesh id, cluster id, network, workload, namespace, service account and trust domain like istioctl", () => {
@@ -163,6 +204,10 @@ describe("renderVmBootstrap", () => {
             ["a workload name that is not a DNS label", (i) => { i.workload.name = "Checkout_Service"; }, /workload\.name = "Checkout_Service" is invalid: expected a DNS label/],
             ["a namespace that is not a DNS label", (i) => { i.workload.namespace = "boutique.prod"; }, /workload\.namespace = "boutique\.prod" is invalid: expected a DNS label/],
             ["a port out of range", (i) => { i.workload.port = 70000; }, /workload\.port = 70000 is invalid: expected an integer port 1\.\.65535/],
+            ["a probe with two handlers", (i) => { i.workload.readinessProbe = { tcpSocket: { port: 5050 }, grpc: { port: 5050 } }; }, /workload\.readinessProbe handlers = \["tcpSocket","grpc"\] is invalid: expected exactly one of httpGet, tcpSocket, grpc, exec/],
+            ["a probe with no handler", (i) => { i.workload.readinessProbe = { periodSeconds: 10 }; }, /workload\.readinessProbe handlers = \[\] is invalid: expected exactly one of/],
+            ["a probe port out of range", (i) => { i.workload.readinessProbe = { tcpSocket: { port: 0 } }; }, /workload\.readinessProbe\.tcpSocket\.port = 0 is invalid: expected an integer port/],
+            ["a negative probe period", (i) => { i.workload.readinessProbe = { tcpSocket: { port: 5050 }, periodSeconds: -1 }; }, /workload\.readinessProbe\.periodSeconds = -1 is invalid: expected a whole number/],
             ["an unknown protocol", (i) => { (i.workload as { protocol: string }).protocol = "udp"; }, /workload\.protocol = "udp" is invalid: expected one of grpc, http, http2, tcp/],
             ["an Istio version that is not x.y.z", (i) => { i.versions.istio = "1.31"; }, /versions\.istio = "1\.31" is invalid: expected a version like 1\.31\.0/],
             ["an Online Boutique version without its v", (i) => { i.versions.onlineBoutique = "0.10.6"; }, /versions\.onlineBoutique = "0\.10\.6" is invalid: expected a version like v0\.10\.6/],

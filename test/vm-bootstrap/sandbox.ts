@@ -1,5 +1,5 @@
-// A throwaway root and PATH shims in which the rendered startup script really runs under bash.
-import { execFile } from "node:child_process";
+// A throwaway root and PATH shims in which the VM scripts (launcher, agent, bootstrap) really run under bash.
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,21 +30,25 @@ export class Sandbox {
         }
     }
 
-    /** Runs the script as GCE does (a file run by bash), pointed at the fakes. */
-    run(script: string, metadataUrl: string, extraEnv: Record<string, string> = {}): Promise<RunResult> {
-        const file = join(this.dir, "startup-script");
-        writeFileSync(file, script);
-        const env = {
+    private env(metadataUrl: string, extraEnv: Record<string, string>, callLog = this.callLog): Record<string, string> {
+        return {
             PATH: `${this.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
             HOME: this.dir,
             MESHSCOPE_ROOT: this.root,
             MESHSCOPE_METADATA_URL: metadataUrl,
             MESHSCOPE_KUBE_ATTEMPTS: "1",
-            SHIM_LOG: this.callLog,
+            SHIM_LOG: callLog,
             SHIM_STATE: this.state,
             SHIM_REAL_CURL: realCurl,
             ...extraEnv,
         };
+    }
+
+    /** Runs a script as GCE or systemd does (a file run by bash), pointed at the fakes. */
+    run(script: string, metadataUrl: string, extraEnv: Record<string, string> = {}): Promise<RunResult> {
+        const file = join(this.dir, "script");
+        writeFileSync(file, script);
+        const env = this.env(metadataUrl, extraEnv);
         // Asynchronous on purpose: the fake servers live in this process's event loop.
         return new Promise((resolve) => {
             execFile("bash", [file], { env, timeout: 15_000 }, (error, stdout, stderr) => {
@@ -55,14 +59,42 @@ export class Sandbox {
     }
 
     /**
-     * A reboot as far as the script can tell: /run (tmpfs) is empty and systemd has started the enabled
-     * units whose conditions hold, given as `startedAtBoot`.
+     * A reboot as far as the scripts can tell: /run (tmpfs) is empty, iptables rules are gone, and systemd has
+     * started every enabled unit whose conditions and bindings hold (the systemctl shim decides, as for a
+     * start), the units others bind to first. Returns the units that are active afterwards.
      */
-    reboot(startedAtBoot: string[]): void {
+    reboot(): string[] {
         rmSync(join(this.root, "var/run"), { recursive: true, force: true });
-        rmSync(join(this.state, "active"), { recursive: true, force: true });
+        for (const dir of ["active", "iptables"]) rmSync(join(this.state, dir), { recursive: true, force: true });
         mkdirSync(join(this.state, "active"));
-        for (const unit of startedAtBoot) writeFileSync(join(this.state, "active", unit), "");
+        const enabled = existsSync(join(this.state, "enabled")) ? readdirSync(join(this.state, "enabled")) : [];
+        const bootOrder = [...enabled].sort((a, b) => Number(this.boundByOthers(b)) - Number(this.boundByOthers(a)));
+        const env = this.env("http://127.0.0.1:9/unused", {}, join(this.dir, "boot.log"));
+        for (const unit of bootOrder) execFileSync(join(this.bin, "systemctl"), ["start", unit], { env });
+        return this.active();
+    }
+
+    private boundByOthers(unit: string): boolean {
+        const dir = join(this.root, "etc/systemd/system");
+        return existsSync(dir) && readdirSync(dir).some((name) => name.endsWith(".service") &&
+            readFileSync(join(dir, name), "utf8").split("\n").includes(`BindsTo=${unit}`));
+    }
+
+    /** What an operator's `systemctl ARGS` would do, through the same shim (not recorded among the script's calls). */
+    systemctl(...args: string[]): void {
+        execFileSync(join(this.bin, "systemctl"), args, { env: this.env("http://127.0.0.1:9/unused", {}, join(this.dir, "operator.log")) });
+    }
+
+    /** Units the systemctl shim holds active. */
+    active(): string[] {
+        const dir = join(this.state, "active");
+        return existsSync(dir) ? readdirSync(dir).sort() : [];
+    }
+
+    /** The filter table's rules of one chain, as the iptables shim keeps them. */
+    iptables(chain: string): string[] {
+        const file = join(this.state, "iptables", chain);
+        return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
     }
 
     /** Recorded shim calls, one "command args..." string each. */

@@ -1,0 +1,302 @@
+// The VM through failures and changes rather than one happy boot: the real launcher, agent and bootstrap
+// run in a throwaway root against the loopback metadata server and Kubernetes API, which refuse, fail and
+// change the way the real ones do. One `describe` per situation an operator would be paged for.
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
+import { FakeGcp, makePki, serviceAccountJwt, TestPki } from "./fake-gcp";
+import { namespace, vmInput } from "./inputs";
+import { RunResult, Sandbox } from "./sandbox";
+
+const name = "paymentservice";
+const unit = `meshscope-${name}.service`;
+const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];
+const unitCalls = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
+
+/** Waits (bounded) until `done` holds: for a background agent to reach a point, not a measurement. */
+async function until(what: string, done: () => boolean): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+        if (done()) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`gave up waiting until ${what}`);
+}
+
+describe("a VM through failures and changes", function () {
+    this.timeout(30_000);
+    let pkiDir: string;
+    let pki: TestPki;
+    let gcp: FakeGcp;
+    let sandbox: Sandbox;
+    let rendered: VmBootstrap;
+
+    before(async () => {
+        pkiDir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
+        pki = makePki(pkiDir);
+        gcp = await FakeGcp.start(pki);
+    });
+
+    after(async () => {
+        await gcp?.close();
+        rmSync(pkiDir, { recursive: true, force: true });
+    });
+
+    beforeEach(() => {
+        rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem: pki.clusterCaPem }));
+        gcp.reset();
+        gcp.attributes = { ...rendered.metadata };
+        gcp.grant = { namespace, serviceAccount: name };
+        sandbox = new Sandbox();
+    });
+
+    afterEach(() => sandbox.remove());
+
+    /** GCE's first boot: the startup script (the launcher), then the agent it installed, as systemd runs it. */
+    async function boot(env: Record<string, string> = {}): Promise<RunResult> {
+        const launched = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+        assert.equal(launched.code, 0, launched.stderr);
+        return sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), gcp.metadataUrl, env);
+    }
+
+    describe("the launcher, GCE's startup script", () => {
+        beforeEach(async () => {
+            const result = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+            assert.equal(result.code, 0, result.stderr);
+        });
+
+        it("installs the agent from the meshscope-agent attribute, executable", () => {
+            assert.equal(sandbox.file("usr/local/sbin/meshscope-agent"), rendered.metadata["meshscope-agent"]);
+            assert.equal(sandbox.mode("usr/local/sbin/meshscope-agent"), "755");
+        });
+
+        it("enables and starts meshscope-agent.service, restarted always and never given up on", () => {
+            const text = sandbox.file("etc/systemd/system/meshscope-agent.service");
+            assert.match(text, /^ExecStart=\/usr\/local\/sbin\/meshscope-agent$/m);
+            assert.match(text, /^Restart=always$/m);
+            assert.match(text, /^StartLimitIntervalSec=0$/m);
+            assert.deepEqual(unitCalls(sandbox.calls()), ["systemctl enable meshscope-agent.service", "systemctl restart meshscope-agent.service"]);
+        });
+
+        it("does nothing but make sure the agent runs at the next boot", async () => {
+            const before = sandbox.calls().length;
+            const again = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+            assert.equal(again.code, 0, again.stderr);
+            assert.deepEqual(sandbox.calls().slice(before), ["systemctl start meshscope-agent.service"]);
+        });
+    });
+
+    describe("when the Kubernetes API refuses the VM for its first attempts (RBAC bound late)", () => {
+        let result: RunResult;
+        beforeEach(async () => {
+            gcp.refuseFirst = 3;
+            result = await boot({ MESHSCOPE_AGENT_MAX_RUNS: "1" });
+        });
+
+        it("the agent keeps retrying until the bootstrap converges", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(sandbox.journal(), /^meshscope-agent: converged \(run 1\)/m);
+            assert.equal((sandbox.journal().match(/^meshscope-agent: bootstrap failed/gm) ?? []).length, 3);
+        });
+
+        it("backs off exponentially between attempts", () => {
+            assert.deepEqual(sandbox.calls().filter((call) => call.startsWith("sleep")), ["sleep 5", "sleep 10", "sleep 20"]);
+        });
+
+        it("ends with the sidecar and the workload running", () => {
+            assert.deepEqual(sandbox.active(), ["istio.service", "meshscope-agent.service", unit]);
+        });
+    });
+
+    describe("when each Google access token is good for only two API calls and the API refuses the first three", () => {
+        let result: RunResult;
+        beforeEach(async () => {
+            gcp.accessTokenUses = 2;
+            gcp.refuseFirst = 3;
+            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "5", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
+        });
+
+        it("succeeds within its own retries, a fresh token per attempt", () => {
+            assert.equal(result.code, 0, result.stderr);
+            const bearers = gcp.requests.filter((request) => request.server === "kube").map((request) => request.headers.authorization);
+            assert.equal(new Set(bearers).size, bearers.length);
+        });
+
+        it("never meets a 401 from an outworn token", () => {
+            assert.doesNotMatch(sandbox.journal(), /HTTP 401/);
+        });
+    });
+
+    describe("when the cluster is down on a later boot", () => {
+        let activeAtBoot: string[];
+        let whileDown: RunResult;
+        let activeWhileDown: string[];
+        let tokenWhileDown: boolean;
+        let afterRecovery: RunResult;
+        beforeEach(async () => {
+            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(first.code, 0, first.stderr);
+            activeAtBoot = sandbox.reboot();
+            gcp.kubeDown = true;
+            whileDown = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            activeWhileDown = sandbox.active();
+            tokenWhileDown = sandbox.exists("var/run/secrets/tokens/istio-token");
+            gcp.kubeDown = false;
+            afterRecovery = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+        });
+
+        it("systemd starts neither the sidecar nor the workload at boot", () => {
+            assert.deepEqual(activeAtBoot, []);
+        });
+
+        it("the bootstrap fails, naming the API it could not reach", () => {
+            assert.notEqual(whileDown.code, 0);
+            assert.match(sandbox.journal(), /ERROR: Kubernetes API GET .* failed after 1 attempt\(s\): no answer/);
+        });
+
+        it("the workload stays stopped while its sidecar cannot start: it never runs outside the mesh", () => {
+            assert.deepEqual(activeWhileDown, []);
+            assert.equal(tokenWhileDown, false);
+        });
+
+        it("once the cluster answers, the next run starts the sidecar and then the workload", () => {
+            assert.equal(afterRecovery.code, 0, afterRecovery.stderr);
+            assert.deepEqual(sandbox.active(), ["istio.service", unit]);
+        });
+    });
+
+    describe("when the sidecar stops", () => {
+        it("systemd stops the workload with it (BindsTo)", async () => {
+            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(first.code, 0, first.stderr);
+            sandbox.systemctl("stop", "istio.service");
+            assert.deepEqual(sandbox.active(), []);
+        });
+    });
+
+    describe("when the workload's env changes while the agent runs", () => {
+        let result: RunResult;
+        let callsBefore: number;
+        let mintedBefore: number;
+        beforeEach(async () => {
+            const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            callsBefore = sandbox.calls().length;
+            mintedBefore = gcp.minted.length;
+            gcp.update({ "meshscope-workload-env": `${gcp.attributes["meshscope-workload-env"]}LOG_LEVEL=debug\n` });
+            result = await running;
+        });
+
+        it("the agent notices without a reboot and runs the bootstrap again", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(sandbox.journal(), /converged \(run 2\)/);
+            assert.match(sandbox.file(`etc/meshscope/${name}.env`), /^LOG_LEVEL=debug$/m);
+        });
+
+        it("restarts the workload only, not the sidecar", () => {
+            assert.deepEqual(unitCalls(sandbox.calls().slice(callsBefore)), [`systemctl restart ${unit}`]);
+        });
+
+        it("mints no new istio-token for it", () => {
+            assert.equal(gcp.minted.length, mintedBefore);
+        });
+    });
+
+    describe("when the mesh config changes (a new ALS address)", () => {
+        let callsBefore: number;
+        let mintedBefore: number;
+        let result: RunResult;
+        beforeEach(async () => {
+            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(first.code, 0, first.stderr);
+            callsBefore = sandbox.calls().length;
+            mintedBefore = gcp.minted.length;
+            const mesh = YAML.parse(gcp.attributes["meshscope-mesh-config"]);
+            mesh.defaultConfig.envoyAccessLogService.address = "10.128.0.31:11800";
+            gcp.update({ "meshscope-mesh-config": YAML.stringify(mesh) });
+            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+        });
+
+        it("restarts the sidecar (systemd takes the bound workload along), and only that", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(unitCalls(sandbox.calls().slice(callsBefore)), ["systemctl restart istio.service"]);
+        });
+
+        it("gives the restarting sidecar a fresh istio-token", () => {
+            assert.equal(gcp.minted.length, mintedBefore + 1);
+            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+        });
+    });
+
+    describe("when the istio-token on disk is about to run out", () => {
+        let callsBefore: number;
+        let mintedBefore: number;
+        let result: RunResult;
+        beforeEach(async () => {
+            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(first.code, 0, first.stderr);
+            // Minted 50 minutes ago: 10 minutes left.
+            const old = serviceAccountJwt(gcp.grant, Math.floor(Date.now() / 1000) - 3000, 3600, 0);
+            writeFileSync(join(sandbox.root, "var/run/secrets/tokens/istio-token"), old);
+            callsBefore = sandbox.calls().length;
+            mintedBefore = gcp.minted.length;
+            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+        });
+
+        it("mints a fresh one, so a sidecar restart always finds a valid token", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(gcp.minted.length, mintedBefore + 1);
+            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+        });
+
+        it("restarts nothing for it", () => {
+            assert.deepEqual(unitCalls(sandbox.calls().slice(callsBefore)), []);
+        });
+    });
+
+    describe("when the bootstrap logic itself is edited", () => {
+        it("the running agent runs the new bootstrap from metadata, no new VM needed", async () => {
+            const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            const edited = bootstrapOf(rendered).replace(/^log "done: /m, 'log "edited bootstrap ran"\nlog "done: ');
+            gcp.update({ "meshscope-bootstrap": edited });
+            const result = await running;
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(sandbox.journal(), /^meshscope-bootstrap: edited bootstrap ran$/m);
+        });
+    });
+
+    describe("when the agent itself is edited", () => {
+        it("the running agent installs the new one and exits for systemd to start it", async () => {
+            const running = boot();
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            const edited = `${rendered.metadata["meshscope-agent"]}# edited\n`;
+            gcp.update({ "meshscope-agent": edited });
+            const result = await running;
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(readFileSync(join(sandbox.root, "usr/local/sbin/meshscope-agent"), "utf8"), edited);
+            assert.match(sandbox.journal(), /installed a new agent/);
+        });
+    });
+
+    describe("when the hosts file has istiod's name among other aliases", () => {
+        it("takes only istiod's name off that line and keeps the line's other names and comment", async () => {
+            sandbox.remove();
+            sandbox = new Sandbox("127.0.0.1 localhost\n10.0.0.5\tbuild-cache istiod.istio-system.svc registry.internal # pinned\n10.9.9.9 istiod.istio-system.svc\n");
+            const result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(sandbox.file("etc/hosts"),
+                "127.0.0.1 localhost\n10.0.0.5 build-cache registry.internal # pinned\n10.128.0.20 istiod.istio-system.svc\n");
+        });
+
+        it("leaves lines that do not name istiod exactly as they were", async () => {
+            sandbox.remove();
+            sandbox = new Sandbox("# static\n127.0.0.1\tlocalhost\n10.0.0.6 istiod.istio-system.svc.example\n");
+            const result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(sandbox.file("etc/hosts"), "# static\n127.0.0.1\tlocalhost\n10.0.0.6 istiod.istio-system.svc.example\n10.128.0.20 istiod.istio-system.svc\n");
+        });
+    });
+});
