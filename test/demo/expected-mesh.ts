@@ -1,5 +1,5 @@
 // What the demo must show, from the stack's own sources rather than from the replayer: the call graph of
-// infra/boutique-catalog.ts in the boutique namespace, and the services the stack puts on VMs (DESIGN.md §1).
+// catalog/src/online-boutique.ts in the boutique namespace, and the services the stack puts on VMs (DESIGN.md §1).
 import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
 
 export const NAMESPACE = 'boutique';
