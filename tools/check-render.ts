@@ -40,6 +40,13 @@ export function envAddresses(r: RenderedStack): EnvAddress[] {
       .map((e) => ({ where: `${p.owner.kind} ${p.owner.metadata.name} ${c.name} ${e.name}`, address: e.value!, namespace: p.owner.metadata.namespace! }))));
 }
 
+/** Addresses in the env of each VM's workload (FQDNs, answered by the sidecar's DNS capture). */
+export function vmEnvAddresses(r: RenderedStack): EnvAddress[] {
+  return r.vms.flatMap((vm) => Object.entries(vm.env)
+    .filter(([name, value]) => SERVICE_ADDRESS.test(value) && /[a-z]/.test(value.split(':')[0]) && !PLACEHOLDERS.has(name))
+    .map(([name, value]) => ({ where: `VM ${vm.instance} ${vm.workload} ${name}`, address: value, namespace: vm.namespace })));
+}
+
 /** The ALS address every sidecar in a pod is given, from the mesh config istiod serves. */
 export function meshAlsAddress(r: RenderedStack): string {
   const istio = find(r, 'ConfigMap', 'istio-system', 'istio');
@@ -80,7 +87,7 @@ export function renderProblems(r: RenderedStack): string[] {
   for (const read of r.reads) {
     if (!find(r, read.kind, read.namespace, read.name)) problems.push(`reference: ${read.by} reads ${read.kind} ${read.namespace}/${read.name}, which nothing creates`);
   }
-  for (const a of [...envAddresses(r), { where: 'mesh ALS address', address: meshAlsAddress(r), namespace: 'istio-system' }]) {
+  for (const a of [...envAddresses(r), ...vmEnvAddresses(r), { where: 'mesh ALS address', address: meshAlsAddress(r), namespace: 'istio-system' }]) {
     const why = unresolvedAddress(r, a.address, a.namespace);
     if (why) problems.push(`reference: ${a.where} = ${a.address}: ${why}`);
   }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ChartPin } from '../infra/charts';
+import { metadataKeys } from '../vm-bootstrap/metadata-keys';
 import { cachedChartDir, chartCacheDir, pinOfRelease } from './chart-cache';
 import { ensureHelm } from './helm-binary';
 import { fakeOf, RecordedResource, runProgram } from './offline-program';
@@ -51,8 +52,38 @@ export interface RenderedStack {
   objects: RenderedObject[];
   /** Objects the program reads (`Resource.get`) and so expects to exist. */
   reads: { kind: string; apiVersion: string; namespace?: string; name: string; by: string }[];
+  /** The workloads that run on VMs: what each instance's metadata hands its container. */
+  vms: RenderedVm[];
   /** The stack's outputs, as the mocks resolve them. */
   outputs: Record<string, unknown>;
+}
+
+export interface RenderedVm {
+  /** The Online Boutique service it runs. */
+  workload: string;
+  namespace: string;
+  instance: string;
+  image: string;
+  env: Record<string, string>;
+}
+
+/** A VM's workload env file: one `NAME=value` a line, each value literal (podman --env-file). */
+function parseLiteralEnv(text: string): Record<string, string> {
+  return Object.fromEntries(text.split('\n').filter(Boolean).map((line) => {
+    const eq = line.indexOf('=');
+    return [line.slice(0, eq), line.slice(eq + 1)];
+  }));
+}
+
+function renderedVm(r: RecordedResource): RenderedVm {
+  const md = (r.inputs.metadata ?? {}) as Record<string, string>;
+  return {
+    workload: md[metadataKeys.workload],
+    namespace: md[metadataKeys.namespace],
+    instance: r.inputs.name ?? r.name,
+    image: md[metadataKeys.workloadImage],
+    env: parseLiteralEnv(md[metadataKeys.workloadEnv] ?? ''),
+  };
 }
 
 /** Kinds that live outside namespaces; everything else a chart or the program leaves unplaced goes to its namespace. */
@@ -158,5 +189,6 @@ export async function renderStack(stack: string, opts: { config?: Record<string,
     const [namespace, name] = r.id.includes('/') ? r.id.split('/') : [undefined, r.id];
     return { ...kindOfType(r.type), namespace, name, by: r.name };
   });
-  return { stack, releases, objects, reads, outputs: program.outputs };
+  const vms = program.ofType('gcp:compute/instance:Instance').filter((r) => r.inputs.metadata?.[metadataKeys.workload]).map(renderedVm);
+  return { stack, releases, objects, reads, vms, outputs: program.outputs };
 }

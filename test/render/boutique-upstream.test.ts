@@ -81,6 +81,18 @@ for (const stack of STACKS) {
       }
     });
 
+    it('runs each VM workload from the upstream image, with upstream\'s env (callees named by FQDN, as a VM has no pod search path)', async () => {
+      const r = await rendered(stack);
+      assert.ok(r.vms.length > 0);
+      const short = (value: string) => value.replace(/^([a-z0-9-]+)\.[a-z0-9-]+\.svc\.cluster\.local:/, '$1:');
+      for (const vm of r.vms) {
+        const upstreamPod = theirs.get(vm.workload)!;
+        assert.equal(vm.image, upstreamPod.spec.containers[0].image, vm.workload);
+        const env = Object.entries(vm.env).map(([k, v]) => `${k}=${short(v)}`).sort();
+        assert.deepEqual(env, (upstreamPod.spec.containers[0].env ?? []).map((e) => `${e.name}=${e.value}`).sort(), vm.workload);
+      }
+    });
+
     it('exposes every upstream Service on the same ports', async () => {
       const r = await rendered(stack);
       const ports = (s: K8sObject) => (s.spec as { ports: { port: number; targetPort: number }[] }).ports.map((p) => `${p.port}->${p.targetPort}`);

@@ -1,7 +1,7 @@
 // Every name the stack refers to must exist in what it applies: the objects the program reads, the
 // host:port addresses in containers' env, the mesh config and the stack outputs, the Services' selectors.
 import { strict as assert } from 'node:assert';
-import { emptySelectors, envAddresses, meshAlsAddress, outputAddresses, renderProblems, unresolvedAddress } from '../../tools/check-render';
+import { emptySelectors, envAddresses, meshAlsAddress, vmEnvAddresses, outputAddresses, renderProblems, unresolvedAddress } from '../../tools/check-render';
 import type { RenderedStack } from '../../tools/render-stack';
 import { find, rendered, STACKS } from './rendered';
 
@@ -19,6 +19,13 @@ for (const stack of STACKS) {
       assert.ok(addresses.some((a) => a.address.startsWith('skywalking-oap.')), 'the receiver\'s OAP address is among them');
       assert.ok(addresses.some((a) => a.address.startsWith('skywalking-banyandb-grpc:')), 'OAP\'s storage address is among them');
       assert.ok(addresses.some((a) => a.address === 'cartservice:7070'), 'Online Boutique\'s addresses are among them');
+      for (const a of addresses) assert.equal(unresolvedAddress(r, a.address, a.namespace), undefined, `${a.where} = ${a.address}`);
+    });
+
+    it('resolves every service address in a VM workload\'s env to a Service port', async () => {
+      const r = await rendered(stack);
+      const addresses = vmEnvAddresses(r);
+      assert.ok(addresses.some((a) => a.address === 'paymentservice.boutique.svc.cluster.local:50051'), addresses.map((a) => a.address).join(', '));
       for (const a of addresses) assert.equal(unresolvedAddress(r, a.address, a.namespace), undefined, `${a.where} = ${a.address}`);
     });
 
