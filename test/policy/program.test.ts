@@ -12,6 +12,15 @@ function allViolations(run: ProgramRun, rule: (typeof RESOURCE_RULES)[number]): 
     violations(rule, r.type, r.inputs, { stack: stackOfUrn(r.urn) }).map((m) => `${r.type} ${r.name}: ${m}`));
 }
 
+/**
+ * Advisory findings the program is known to have, per rule, and why they are not fixed in the program yet:
+ * its control plane has a public endpoint with no authorised networks (policy/gke-hardening.ts says why).
+ */
+const KNOWN_ADVISORY: Record<string, string[]> = {
+  'gke-authorized-networks': ['gcp:container/cluster:Cluster cluster: the control plane has a public endpoint and no masterAuthorizedNetworksConfig, ' +
+    'so every address may reach it; allowed: privateClusterConfig.enablePrivateEndpoint true, or authorised networks naming who may connect'],
+};
+
 describe('the program under the policy pack', () => {
   it('has stack files to judge (dev and prod at least)', () => {
     assert.ok(stackFileNames().includes('dev') && stackFileNames().includes('prod'), `found: ${stackFileNames().join(', ')}`);
@@ -35,9 +44,15 @@ describe('the program under the policy pack', () => {
           assert.ok(judged.length > 0);
         });
 
-        it(`violates no ${rule.name} policy`, () => {
-          assert.deepEqual(allViolations(run, rule), []);
-        });
+        if (rule.enforcement === 'advisory') {
+          it(`has only the known advisory ${rule.name} findings`, () => {
+            assert.deepEqual(allViolations(run, rule), KNOWN_ADVISORY[rule.name] ?? []);
+          });
+        } else {
+          it(`violates no ${rule.name} policy`, () => {
+            assert.deepEqual(allViolations(run, rule), []);
+          });
+        }
       }
 
       for (const rule of STACK_RULES) {
