@@ -44,15 +44,15 @@ type Job = {
   strategy?: { matrix?: Record<string, any> }; outputs?: Record<string, string>; container?: string | { image: string };
   concurrency?: { group: string; 'cancel-in-progress'?: boolean };
 };
-interface Workflow { file: string; text: string; on: Record<string, any>; jobs: Record<string, Job> }
+interface Workflow { file: string; text: string; on: Record<string, any>; jobs: Record<string, Job>; concurrency?: { 'cancel-in-progress'?: boolean } }
 
 function loadWorkflows(): Workflow[] {
   return fs.readdirSync(WORKFLOWS_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((file) => {
     const text = fs.readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8');
-    const doc = parse(text) as { on: unknown; jobs: Record<string, Job> };
+    const doc = parse(text) as { on: unknown; jobs: Record<string, Job>; concurrency?: { 'cancel-in-progress'?: boolean } };
     // `on: push` and `on: [push]` are short for objects with empty triggers.
     const on = typeof doc.on === 'string' ? { [doc.on]: null } : Array.isArray(doc.on) ? Object.fromEntries(doc.on.map((t) => [t, null])) : (doc.on as Record<string, any>);
-    return { file, text, on, jobs: doc.jobs };
+    return { file, text, on, jobs: doc.jobs, concurrency: doc.concurrency };
   });
 }
 
@@ -301,6 +301,8 @@ describe('GitHub Actions workflows', () => {
     }
     for (const u of ups.flatMap(groups)) assert.equal(previewGroups.find((g) => g.stack === u.stack)?.group, u.group, `preview and up of ${u.stack}`);
     assert.equal(new Set(previewGroups.map((g) => g.group)).size, previewGroups.length, 'one group per stack');
+    // A workflow-level group that cancels in progress would cancel a running preview or up all the same.
+    for (const wf of new Set(steps.map((p) => p.wf))) assert.notEqual(wf.concurrency?.['cancel-in-progress'], true, wf.file);
   });
 
   it('skips previews of fork pull requests, and says why in a job of their own', () => {
