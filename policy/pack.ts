@@ -3,15 +3,10 @@
 import { Policies, PolicyPackArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { RESOURCE_RULES, STACK_RULES } from './policies';
 import { STACK } from './gcp-types';
-import { appliesTo, ResourceRule, RuleContext, stackOfUrn, StackRule, Unknown } from './rule';
+import { appliesTo, collectingContext, ResourceRule, stackOfUrn, StackRule } from './rule';
 import { resolveUnknowns, undecidedError } from './unknowns';
 
 export const PACK_NAME = 'meshscope';
-
-/** A context collecting the unknown inputs a rule could not judge. */
-function collecting(stack: string | undefined, undecided: string[]): RuleContext {
-  return { stack, undecided: (u: Unknown) => { if (!undecided.includes(u.path)) undecided.push(u.path); } };
-}
 
 export function resourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
   return {
@@ -22,7 +17,7 @@ export function resourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
       if (!appliesTo(rule, args.type)) return;
       const undecided: string[] = [];
       const props = resolveUnknowns(args.props);
-      for (const message of rule.validate(args.type, props, collecting(stackOfUrn(args.urn), undecided))) reportViolation(message);
+      for (const message of rule.validate(args.type, props, collectingContext(stackOfUrn(args.urn), undecided))) reportViolation(message);
       // Known violations are reported above at the policy's level; the SDK turns this into an advisory note.
       if (undecided.length > 0) throw undecidedError(undecided);
     },
@@ -38,7 +33,7 @@ export function stackPolicy(rule: StackRule): StackValidationPolicy {
       const undecided: string[] = [];
       // The root stack resource's outputs are the stack outputs.
       for (const root of args.resources.filter((r) => r.type === STACK && !r.parent)) {
-        for (const message of rule.validate(resolveUnknowns(root.props), collecting(undefined, undecided))) reportViolation(message, root.urn);
+        for (const message of rule.validate(resolveUnknowns(root.props), collectingContext(undefined, undecided))) reportViolation(message, root.urn);
       }
       if (undecided.length > 0) throw undecidedError(undecided);
     },

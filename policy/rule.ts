@@ -88,11 +88,15 @@ export interface Judgement {
   undecided: string[];
 }
 
+/** A context that collects the paths of the unknown inputs a rule could not judge into `undecided`. */
+export function collectingContext(stack: string | undefined, undecided: string[]): RuleContext {
+  return { stack, undecided: (u) => { if (!undecided.includes(u.path)) undecided.push(u.path); } };
+}
+
 /** A rule applied to any resource: the rule's findings for the types it reads, nothing for the rest. */
 export function judge(rule: ResourceRule, type: string, props: Props, stack?: string): Judgement {
   const undecided: string[] = [];
-  const ctx: RuleContext = { stack, undecided: (u) => { if (!undecided.includes(u.path)) undecided.push(u.path); } };
-  const violations = appliesTo(rule, type) ? rule.validate(type, props, ctx) : [];
+  const violations = appliesTo(rule, type) ? rule.validate(type, props, collectingContext(stack, undecided)) : [];
   return { violations, undecided };
 }
 
