@@ -344,6 +344,23 @@ describe('GitHub Actions workflows', () => {
     assert.deepEqual(steps.filter((p) => !runsTestsFirst(workflows, p.wf, p.job)).map((p) => `${p.wf.file}/${p.name}`), []);
   });
 
+  it('names in the README every variable and secret the workflows read, set where the job can see it', () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    // `| repository | variable | `PULUMI_ORG` |` or `| environment `dev` | secret | `PULUMI_DEPLOY_TOKEN` |`
+    const documented = new Map([...readme.matchAll(/^\| (?:repository|environment `(\w+)`) \| (variable|secret) \| `(\w+)` \|/gm)]
+      .map((m) => [`${m[2] === 'variable' ? 'vars' : 'secrets'}.${m[3]}`, m[1] ?? 'repository']));
+    const used: { name: string; environment: string }[] = [];
+    for (const wf of workflows) {
+      for (const job of Object.values(wf.jobs)) {
+        for (const m of JSON.stringify(job).matchAll(/\$\{\{\s*((?:vars|secrets)\.\w+)\s*\}\}/g)) used.push({ name: m[1], environment: environmentOf(job) ?? 'repository' });
+      }
+    }
+    assert.deepEqual([...documented.keys()].sort(), [...new Set(used.map((u) => u.name))].sort());
+    // A repository setting is seen by every job; an environment's only by that environment's jobs.
+    const unseen = used.filter((u) => documented.get(u.name) !== 'repository' && documented.get(u.name) !== u.environment);
+    assert.deepEqual(unseen, []);
+  });
+
   it('pins every action to the commit of its current release, with the tag in a comment', () => {
     const wrong = workflows.flatMap((wf) => wf.text.split('\n').map((line, i) => ({ line, at: `${wf.file}:${i + 1}` })))
       .map(({ line, at }) => ({ at, m: /^\s*(?:-\s*)?uses:\s*([^@\s]+)@(\S+)(?:\s*#\s*(\S+))?/.exec(line) }))
