@@ -80,6 +80,14 @@ describe('the test command on a fresh machine', () => {
     assert.ok(new Date(NODE_END_OF_LIFE[major]) > new Date(), `Node ${major} reached its end of life on ${NODE_END_OF_LIFE[major]}`);
   });
 
+  it('gives every workspace the root\'s Node engines', () => {
+    const workspaces = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+    for (const ws of workspaces) {
+      const engines = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, ws, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines;
+      if (engines?.node !== undefined) assert.equal(engines.node, pkg.engines.node, `${ws}/package.json engines.node`);
+    }
+  });
+
   it('gives the README\'s test command as the one that installs what the suite needs', () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
