@@ -1,6 +1,6 @@
 // How a firewall rule reads: who it admits (its sources) and which TCP/UDP ports it opens. Shared by the
 // firewall policies so both judge a rule the same way.
-import { isUnknown, Props, RuleContext } from './rule';
+import { isUnknown, Props, RuleContext, Unknown } from './rule';
 
 export const WORLD_RANGES = ['0.0.0.0/0', '::/0'];
 
@@ -81,14 +81,15 @@ export function beyondPublicEntryPoint(props: Props): string | undefined {
  */
 export function sourcesOf(props: Props, ctx: RuleContext): string[] {
   let unknown = false;
+  const note = (u: Unknown): [] => {
+    ctx.undecided(u);
+    unknown = true;
+    return [];
+  };
   const list = (k: string): string[] => {
     const v = props[k];
-    if (isUnknown(v)) {
-      ctx.undecided(v);
-      unknown = true;
-      return [];
-    }
-    return Array.isArray(v) ? v.filter((x) => !isUnknown(x) || (ctx.undecided(x), (unknown = true), false)).map(String) : [];
+    if (isUnknown(v)) return note(v);
+    return Array.isArray(v) ? v.flatMap((x) => (isUnknown(x) ? note(x) : [String(x)])) : [];
   };
   const sources = [...list('sourceRanges'), ...list('sourceTags').map((t) => `tag:${t}`), ...list('sourceServiceAccounts').map((s) => `serviceAccount:${s}`)];
   if (sources.length === 0 && !unknown && SOURCE_FIELDS.every((f) => props[f] === undefined || Array.isArray(props[f]))) {

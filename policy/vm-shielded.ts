@@ -11,7 +11,11 @@ function missingFlags(path: string, config: unknown, flags: readonly string[], c
   if (isUnknown(config)) return (ctx.undecided(config), []);
   const c = (config ?? {}) as Record<string, unknown>;
   return flags
-    .filter((f) => (isUnknown(c[f]) ? (ctx.undecided(c[f] as never), false) : c[f] !== true))
+    .filter((f) => {
+      const v = c[f];
+      if (isUnknown(v)) return (ctx.undecided(v), false);
+      return v !== true;
+    })
     .map((f) => `${path}.${f} is ${JSON.stringify(c[f]) ?? 'unset'}; allowed: true (shielded VMs boot only signed, measured code)`);
 }
 
