@@ -1,6 +1,6 @@
 // Every setting of a stack, read once and validated here; the rest of the program imports typed values.
 // Pulumi keeps config as strings (objects as JSON); `parseStackConfig` is pure so tests can feed it raw
-// values, and `readStackConfig` is the one place that talks to pulumi.Config.
+// values, and `readStackConfig` is the one place that reads Pulumi's config (every `meshscope:` key, to refuse unknown ones).
 import * as pulumi from '@pulumi/pulumi';
 import { BOUTIQUE_SERVICES } from './boutique-catalog';
 import { ISTIO_RELEASES, ONLINE_BOUTIQUE_RELEASES, SKYWALKING_RELEASES } from './charts';
