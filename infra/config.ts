@@ -1,12 +1,16 @@
 // Every setting of a stack, read once and validated here; the rest of the program imports typed values.
 // Pulumi keeps config as strings (objects as JSON); `parseStackConfig` is pure so tests can feed it raw
-// values, and `readStackConfig` is the one place that talks to pulumi.Config.
+// values, and `readStackConfig` is the one place that reads Pulumi's config (every `meshscope:` key, to refuse unknown ones).
 import * as pulumi from '@pulumi/pulumi';
 import { BOUTIQUE_SERVICES } from '../catalog/src/online-boutique';
+import { ISTIO_RELEASES, ONLINE_BOUTIQUE_RELEASES, SKYWALKING_RELEASES } from './charts';
+import { GCP_REGIONS, zonesOf } from './gcp-locations';
+import { nearestName } from './nearest-name';
 
 export type ReleaseChannel = 'RAPID' | 'REGULAR' | 'STABLE' | 'EXTENDED';
 export type VmProtocol = 'grpc' | 'http' | 'tcp';
 export type AlsTarget = 'receiver' | 'oap';
+/** The chart's storages; config accepts only BanyanDB (the one rendered and tested here, see OAP_STORAGES). */
 export type OapStorage = 'banyandb' | 'elasticsearch' | 'postgresql';
 
 export interface VmWorkloadConfig {
@@ -43,6 +47,12 @@ export interface StackConfig {
   vmWorkloads: VmWorkloadConfig[];
 }
 
+/** The keys this program reads, by namespace (`gcp:` holds provider settings too, which are not ours to judge). */
+export const CONFIG_KEYS = {
+  gcp: ['project', 'region', 'zone'],
+  meshscope: ['network', 'cluster', 'versions', 'observability', 'vmWorkloads'],
+} as const;
+
 /** Raw values as Pulumi holds them: `namespace:key` → string (objects and lists as JSON). */
 export type RawConfig = Record<string, string | undefined>;
 
@@ -56,17 +66,34 @@ export class ConfigError extends Error {
 const RELEASE_CHANNELS: readonly ReleaseChannel[] = ['RAPID', 'REGULAR', 'STABLE', 'EXTENDED'];
 const VM_PROTOCOLS: readonly VmProtocol[] = ['grpc', 'http', 'tcp'];
 const ALS_TARGETS: readonly AlsTarget[] = ['receiver', 'oap'];
-const OAP_STORAGES: readonly OapStorage[] = ['banyandb', 'elasticsearch', 'postgresql'];
+/** Only BanyanDB: Elasticsearch and PostgreSQL cannot be rendered or tested here and are being dropped. */
+const OAP_STORAGES: readonly OapStorage[] = ['banyandb'];
 
 // GCP's own formats, so a typo fails here rather than minutes into `pulumi up`.
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const REGION = /^[a-z]+-[a-z]+[0-9]+$/;
 const MACHINE_TYPE = /^[a-z][a-z0-9]*-[a-z0-9-]+$/;
-const SEMVER = /^(\d+)\.(\d+)\.(\d+)$/;
-const BOUTIQUE_VERSION = /^v\d+\.\d+\.\d+$/;
 const SERVICE_NAME = /^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$/;
-/** Istio removed the in-cluster operator in 1.24; we install from its Helm charts, which need 1.24+. */
-const MIN_ISTIO_MINOR = 24;
+/** GCE's smallest subnet primary range. */
+const MAX_SUBNET_PREFIX = 29;
+/** GKE gives each node a /24 of the pods range at the default 110 pods per node. */
+const NODE_POD_PREFIX = 24;
+/** RFC 1918: GKE's control plane range must be private. */
+const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+/** The settings of each `meshscope:` key that holds an object, in the order the README lists them. */
+const SETTINGS = {
+  network: ['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr'],
+  cluster: ['machineType', 'nodeCount', 'privateNodes', 'releaseChannel', 'deletionProtection'],
+  versions: ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique'],
+  observability: ['alsTarget', 'oapReplicas', 'oapStorage', 'receiverReplicas', 'receiverMaxReplicas'],
+  vmWorkload: ['name', 'port', 'protocol', 'machineType'],
+} as const;
+
+/** `allowed: …` naming the nearest known name when there is one, for a value that is not in `known`. */
+function unknownName(value: string, known: readonly string[]): string {
+  const near = nearestName(value, known);
+  return `unknown setting${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${known.join(', ')}`;
+}
 
 /** Reads typed values out of one raw map, collecting every problem instead of stopping at the first. */
 class Reader {
@@ -91,7 +118,8 @@ class Reader {
     return {};
   }
 
-  list(key: string): unknown[] | undefined {
+  /** The list under `key`; undefined when absent, null when it is not a list (reported). */
+  list(key: string): unknown[] | undefined | null {
     const text = this.raw[key];
     if (text === undefined) return undefined;
     try {
@@ -101,7 +129,7 @@ class Reader {
       /* reported below */
     }
     this.fail(key, text, 'expected a list');
-    return [];
+    return null;
   }
 
   string(key: string, value: unknown, pattern: RegExp, allowed: string, dflt?: string): string {
@@ -111,10 +139,11 @@ class Reader {
     return dflt ?? '';
   }
 
-  oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], dflt?: T): T {
+  oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[], dflt?: T, what?: string): T {
     if (value === undefined && dflt !== undefined) return dflt;
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-    this.fail(key, value, `allowed: ${allowed.join(', ')}`);
+    const near = typeof value === 'string' && allowed.length > 3 ? ` (did you mean "${nearestName(value, allowed)}"?)` : '';
+    this.fail(key, value, `allowed${what ? ` ${what}` : ''}: ${allowed.join(', ')}${near}`);
     return dflt ?? allowed[0];
   }
 
@@ -142,7 +171,17 @@ class Reader {
   /** Flags keys inside an object that this program does not know, so typos do not pass silently. */
   known(key: string, obj: Record<string, unknown>, keys: readonly string[]): void {
     for (const k of Object.keys(obj)) {
-      if (!keys.includes(k)) this.fail(`${key}.${k}`, obj[k], `unknown setting; allowed: ${keys.join(', ')}`);
+      if (!keys.includes(k)) this.fail(`${key}.${k}`, obj[k], unknownName(k, keys));
+    }
+  }
+
+  /** Flags `namespace:key` settings the program does not read (a misspelt key would otherwise fall back to defaults). */
+  knownTopLevel(namespace: string, keys: readonly string[]): void {
+    for (const full of Object.keys(this.raw)) {
+      if (!full.startsWith(`${namespace}:`) || this.raw[full] === undefined) continue;
+      const k = full.slice(namespace.length + 1);
+      // The value is not repeated: a misspelt key may hold a secret.
+      if (!keys.includes(k)) this.problems.push(`${full}: ${unknownName(`${namespace}:${k}`, keys.map((x) => `${namespace}:${x}`))}`);
     }
   }
 }
@@ -160,6 +199,22 @@ export function parseCidr(cidr: string): [number, number] | undefined {
   return [addr, addr + size - 1];
 }
 
+function prefixOf(cidr: string): number {
+  return parseCidr(cidr) ? Number(cidr.split('/')[1]) : 0;
+}
+
+/** True when range `inner` lies wholly inside range `outer`. */
+function within(inner: string, outer: string): boolean {
+  const a = parseCidr(inner);
+  const b = parseCidr(outer);
+  return !!a && !!b && b[0] <= a[0] && a[1] <= b[1];
+}
+
+/** The last version of a pinned table (tables list oldest first), the default when a stack names none. */
+function newest(versions: readonly string[]): string {
+  return versions[versions.length - 1];
+}
+
 function overlaps(a: string, b: string): boolean {
   const ra = parseCidr(a);
   const rb = parseCidr(b);
@@ -169,20 +224,35 @@ function overlaps(a: string, b: string): boolean {
 export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   const r = new Reader(raw);
 
+  r.knownTopLevel('meshscope', CONFIG_KEYS.meshscope);
+
   const gcp = {
     project: r.string('gcp:project', raw['gcp:project'], PROJECT_ID, 'allowed: a GCP project ID (6-30 lowercase letters, digits, hyphens)'),
-    region: r.string('gcp:region', raw['gcp:region'], REGION, 'allowed: a GCP region such as europe-west1'),
+    region: r.oneOf('gcp:region', raw['gcp:region'], GCP_REGIONS, undefined, 'a Compute Engine region (infra/gcp-locations.ts)'),
     zone: '',
   };
   const zone = raw['gcp:zone'];
-  if (typeof zone === 'string' && zone.startsWith(`${gcp.region}-`) && /^[a-z]$/.test(zone.slice(gcp.region.length + 1))) {
+  const regionZones = zonesOf(gcp.region);
+  if (typeof zone === 'string' && regionZones.includes(zone)) {
     gcp.zone = zone;
-  } else {
-    r.fail('gcp:zone', zone, `allowed: a zone of region ${JSON.stringify(gcp.region)}, such as ${gcp.region}-b`);
+  } else if (raw['gcp:region'] === gcp.region) {
+    r.fail('gcp:zone', zone, `allowed: a zone of region ${gcp.region}: ${regionZones.join(', ')}`);
+  } else if (!(typeof zone === 'string' && GCP_REGIONS.some((g) => zonesOf(g).includes(zone)))) {
+    r.fail('gcp:zone', zone, 'allowed: a Compute Engine zone of gcp:region, such as europe-west1-b (set a valid gcp:region first)');
   }
 
+  const cl = r.object('meshscope:cluster');
+  r.known('meshscope:cluster', cl, SETTINGS.cluster);
+  const cluster = {
+    machineType: r.string('meshscope:cluster.machineType', cl.machineType, MACHINE_TYPE, 'allowed: a GCE machine type such as e2-standard-4', 'e2-standard-4'),
+    nodeCount: r.int('meshscope:cluster.nodeCount', cl.nodeCount, 1, 100, 3),
+    privateNodes: r.bool('meshscope:cluster.privateNodes', cl.privateNodes, false),
+    releaseChannel: r.oneOf('meshscope:cluster.releaseChannel', cl.releaseChannel, RELEASE_CHANNELS, 'REGULAR'),
+    deletionProtection: r.bool('meshscope:cluster.deletionProtection', cl.deletionProtection, false),
+  };
+
   const net = r.object('meshscope:network');
-  r.known('meshscope:network', net, ['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr']);
+  r.known('meshscope:network', net, SETTINGS.network);
   const network = {
     subnetCidr: r.cidr('meshscope:network.subnetCidr', net.subnetCidr, '10.10.0.0/20'),
     podsCidr: r.cidr('meshscope:network.podsCidr', net.podsCidr, '10.20.0.0/14'),
@@ -198,32 +268,38 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   if (network.masterCidr && !network.masterCidr.endsWith('/28')) {
     r.fail('meshscope:network.masterCidr', network.masterCidr, "allowed: a /28 range (GKE's control plane needs exactly /28)");
   }
-
-  const cl = r.object('meshscope:cluster');
-  r.known('meshscope:cluster', cl, ['machineType', 'nodeCount', 'privateNodes', 'releaseChannel', 'deletionProtection']);
-  const cluster = {
-    machineType: r.string('meshscope:cluster.machineType', cl.machineType, MACHINE_TYPE, 'allowed: a GCE machine type such as e2-standard-4', 'e2-standard-4'),
-    nodeCount: r.int('meshscope:cluster.nodeCount', cl.nodeCount, 1, 100, 3),
-    privateNodes: r.bool('meshscope:cluster.privateNodes', cl.privateNodes, false),
-    releaseChannel: r.oneOf('meshscope:cluster.releaseChannel', cl.releaseChannel, RELEASE_CHANNELS, 'REGULAR'),
-    deletionProtection: r.bool('meshscope:cluster.deletionProtection', cl.deletionProtection, false),
-  };
-
-  const ver = r.object('meshscope:versions');
-  r.known('meshscope:versions', ver, ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique']);
-  const versions = {
-    istio: r.string('meshscope:versions.istio', ver.istio, SEMVER, 'allowed: an Istio release X.Y.Z, 1.24.0 or later', '1.30.3'),
-    skywalking: r.string('meshscope:versions.skywalking', ver.skywalking, SEMVER, 'allowed: an Apache SkyWalking OAP release X.Y.Z', '10.4.0'),
-    skywalkingChart: r.string('meshscope:versions.skywalkingChart', ver.skywalkingChart, SEMVER, 'allowed: an apache/skywalking-helm chart release X.Y.Z', '4.9.0'),
-    onlineBoutique: r.string('meshscope:versions.onlineBoutique', ver.onlineBoutique, BOUTIQUE_VERSION, 'allowed: an Online Boutique release tag vX.Y.Z', 'v0.10.6'),
-  };
-  const istio = SEMVER.exec(versions.istio);
-  if (istio && (Number(istio[1]) !== 1 || Number(istio[2]) < MIN_ISTIO_MINOR)) {
-    r.fail('meshscope:versions.istio', versions.istio, `allowed: 1.${MIN_ISTIO_MINOR}.0 or later (installed from Istio's Helm charts; the in-cluster operator is gone since 1.24)`);
+  if (parseCidr(network.masterCidr) && !PRIVATE_RANGES.some((p) => within(network.masterCidr, p))) {
+    r.fail('meshscope:network.masterCidr', network.masterCidr, `allowed: a private (RFC 1918) range inside ${PRIVATE_RANGES.join(', ')}`);
+  }
+  if (prefixOf(network.subnetCidr) > MAX_SUBNET_PREFIX) {
+    r.fail('meshscope:network.subnetCidr', network.subnetCidr, `allowed: /${MAX_SUBNET_PREFIX} or larger (GCE's smallest subnet)`);
+  }
+  // Room for a /24 per node, so the node pool can be scaled to nodeCount.
+  const podsPrefixMax = NODE_POD_PREFIX - Math.ceil(Math.log2(cluster.nodeCount));
+  if (prefixOf(network.podsCidr) > podsPrefixMax) {
+    r.fail('meshscope:network.podsCidr', network.podsCidr,
+      `allowed: /${podsPrefixMax} or larger (GKE gives each of the ${cluster.nodeCount} nodes a /${NODE_POD_PREFIX} of pod addresses)`);
   }
 
+  // Versions only from the pinned tables of infra/charts.ts: a chart that is not pinned has not been rendered.
+  const ver = r.object('meshscope:versions');
+  r.known('meshscope:versions', ver, SETTINGS.versions);
+  const pinned = 'pinned in infra/charts.ts';
+  const istioVersions = Object.keys(ISTIO_RELEASES);
+  const chartVersions = Object.keys(SKYWALKING_RELEASES);
+  const boutiqueVersions = Object.keys(ONLINE_BOUTIQUE_RELEASES);
+  const skywalkingChart = r.oneOf('meshscope:versions.skywalkingChart', ver.skywalkingChart, chartVersions, newest(chartVersions), `(apache/skywalking-helm charts ${pinned})`);
+  const oapVersion = SKYWALKING_RELEASES[skywalkingChart]?.oapVersion;
+  const versions = {
+    istio: r.oneOf('meshscope:versions.istio', ver.istio, istioVersions, newest(istioVersions), `(Istio releases ${pinned})`),
+    skywalking: r.oneOf('meshscope:versions.skywalking', ver.skywalking, oapVersion ? [oapVersion] : [], oapVersion,
+      `(the OAP release chart ${skywalkingChart} is pinned with in infra/charts.ts)`),
+    skywalkingChart,
+    onlineBoutique: r.oneOf('meshscope:versions.onlineBoutique', ver.onlineBoutique, boutiqueVersions, newest(boutiqueVersions), `(Online Boutique releases ${pinned})`),
+  };
+
   const obs = r.object('meshscope:observability');
-  r.known('meshscope:observability', obs, ['alsTarget', 'oapReplicas', 'oapStorage', 'receiverReplicas', 'receiverMaxReplicas']);
+  r.known('meshscope:observability', obs, SETTINGS.observability);
   const observability = {
     alsTarget: r.oneOf('meshscope:observability.alsTarget', obs.alsTarget, ALS_TARGETS, 'receiver'),
     oapReplicas: r.int('meshscope:observability.oapReplicas', obs.oapReplicas, 1, 20, 1),
@@ -231,14 +307,20 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
     receiverReplicas: r.int('meshscope:observability.receiverReplicas', obs.receiverReplicas, 1, 50, 1),
     receiverMaxReplicas: r.int('meshscope:observability.receiverMaxReplicas', obs.receiverMaxReplicas, 1, 100, 3),
   };
+  // The chart spreads more than one OAP replica with hard anti-affinity: one per node, or some never start.
+  if (observability.oapReplicas > 1 && observability.oapReplicas > cluster.nodeCount) {
+    r.fail('meshscope:observability.oapReplicas', observability.oapReplicas,
+      `allowed: at most meshscope:cluster.nodeCount (${cluster.nodeCount}); replicas are spread one per node (hard anti-affinity)`);
+  }
   if (observability.receiverMaxReplicas < observability.receiverReplicas) {
     r.fail('meshscope:observability.receiverMaxReplicas', observability.receiverMaxReplicas, `allowed: at least receiverReplicas (${observability.receiverReplicas})`);
   }
 
   const vmWorkloads: VmWorkloadConfig[] = [];
   const rows = r.list('meshscope:vmWorkloads');
-  if (rows === undefined) {
-    r.fail('meshscope:vmWorkloads', undefined, 'allowed: a list of {name, port, protocol, machineType} (may be empty)');
+  if (rows === undefined || rows?.length === 0) {
+    // Empty, the VM firewall rules would have no ports, which GCE reads as every port.
+    r.fail('meshscope:vmWorkloads', rows, 'allowed: a list of one or more {name, port, protocol, machineType} (the mesh is hybrid: at least one service runs on a VM)');
   }
   (rows ?? []).forEach((row, i) => {
     const key = `meshscope:vmWorkloads[${i}]`;
@@ -247,7 +329,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
       return;
     }
     const o = row as Record<string, unknown>;
-    r.known(key, o, ['name', 'port', 'protocol', 'machineType']);
+    r.known(key, o, SETTINGS.vmWorkload);
     vmWorkloads.push({
       name: r.string(`${key}.name`, o.name, SERVICE_NAME, 'allowed: a DNS-label service name such as checkoutservice'),
       port: r.int(`${key}.port`, o.port, 1, 65535),
@@ -255,14 +337,19 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
       machineType: r.string(`${key}.machineType`, o.machineType, MACHINE_TYPE, 'allowed: a GCE machine type such as e2-small', 'e2-small'),
     });
   });
-  // A VM runs an Online Boutique image that others call by name: it must be one of those services.
-  const movable = BOUTIQUE_SERVICES.filter((s) => s.addressEnv !== undefined);
+  // A VM runs an Online Boutique image (from the release registry) that others call by name.
+  const movable = BOUTIQUE_SERVICES.filter((s) => s.addressEnv !== undefined && 'boutique' in s.image);
   vmWorkloads.forEach((w, i) => {
     const svc = movable.find((s) => s.name === w.name);
     if (w.name && !svc) {
-      r.fail(`meshscope:vmWorkloads[${i}].name`, w.name, `allowed: an Online Boutique service others call: ${movable.map((s) => s.name).join(', ')}`);
-    } else if (svc && w.port && w.port !== svc.containerPort) {
+      r.fail(`meshscope:vmWorkloads[${i}].name`, w.name, `allowed: an Online Boutique service others call and whose release image a VM runs: ${movable.map((s) => s.name).join(', ')}`);
+      return;
+    }
+    if (svc && w.port && w.port !== svc.containerPort) {
       r.fail(`meshscope:vmWorkloads[${i}].port`, w.port, `allowed: ${svc.containerPort}, the port ${svc.name} listens on`);
+    }
+    if (svc && w.protocol && w.protocol !== svc.protocol) {
+      r.fail(`meshscope:vmWorkloads[${i}].protocol`, w.protocol, `allowed: ${svc.protocol}, the protocol ${svc.name} speaks`);
     }
   });
   const seen = new Set<string>();
@@ -275,17 +362,12 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   return { stack, gcp, network, cluster, versions, observability, vmWorkloads };
 }
 
-/** The keys this program reads, by namespace; `readStackConfig` asks pulumi.Config for exactly these. */
-export const CONFIG_KEYS = {
-  gcp: ['project', 'region', 'zone'],
-  meshscope: ['network', 'cluster', 'versions', 'observability', 'vmWorkloads'],
-} as const;
-
 export function readStackConfig(): StackConfig {
   const raw: RawConfig = {};
-  for (const [ns, keys] of Object.entries(CONFIG_KEYS)) {
-    const cfg = new pulumi.Config(ns);
-    for (const key of keys) raw[`${ns}:${key}`] = cfg.get(key);
+  for (const key of CONFIG_KEYS.gcp) raw[`gcp:${key}`] = new pulumi.Config('gcp').get(key);
+  // Every key of our namespace, read or not, so a misspelt one is refused rather than ignored.
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith('meshscope:')) raw[key] = value;
   }
   return parseStackConfig(raw, pulumi.getStack());
 }

@@ -12,9 +12,9 @@ export const sshOnlyFromIap: ResourceRule = {
   name: 'ssh-only-from-iap',
   description: `A firewall rule that opens port ${SSH_PORT} admits only the IAP range ${IAP_RANGE}.`,
   types: [FIREWALL],
-  validate(_type, props) {
-    if (!isAllowingIngress(props) || !reachesTcpPort(props, SSH_PORT)) return [];
-    return sourcesOf(props)
+  validate(_type, props, ctx) {
+    if (!isAllowingIngress(props, ctx) || !reachesTcpPort(props, SSH_PORT, ctx)) return [];
+    return sourcesOf(props, ctx)
       .filter((s) => s !== IAP_RANGE)
       .map((s) => `firewall rule ${nameOf(props)} opens port ${SSH_PORT} to ${s}; allowed: only ${IAP_RANGE} (IAP TCP forwarding)`);
   },

@@ -1,7 +1,7 @@
 // Every GCP resource that can carry labels carries the project's: app=meshscope, stack=<stack>,
 // managed-by=pulumi (infra/naming.ts projectLabels; a test keeps the two equal). Labels are how billing,
 // inventory and cleanup find what a stack owns.
-import { at, Props, ResourceRule, RuleContext } from './rule';
+import { at, isUnknown, Props, ResourceRule, RuleContext } from './rule';
 
 /**
  * Label-carrying types and the input that holds their labels. A test checks every GCP type the program
@@ -43,9 +43,11 @@ export const projectLabels: ResourceRule = {
     const path = LABELLED_TYPES[type];
     if (!path) return [];
     const labels = at(props, path);
+    if (isUnknown(labels)) return (ctx.undecided(labels), []);
     const have: Props = labels && typeof labels === 'object' ? labels : {};
     return Object.entries(requiredLabels(ctx.stack)).flatMap(([key, want]) => {
       const got = have[key];
+      if (isUnknown(got)) return (ctx.undecided(got), []);
       if (want === undefined ? typeof got === 'string' && got !== '' : got === want) return [];
       return [`${path}.${key} is ${JSON.stringify(got) ?? 'missing'}; allowed: ${want === undefined ? 'the stack name' : JSON.stringify(want)}`];
     });

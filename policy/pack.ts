@@ -1,9 +1,10 @@
-// The rules as @pulumi/policy policies, all mandatory: a violation stops `pulumi preview` and `pulumi up`.
-// Kept apart from index.ts (which starts the pack's gRPC server) so tests can inspect the policies.
+// The rules as @pulumi/policy policies, mandatory unless a rule says why not. Kept apart from index.ts
+// (which starts the pack's gRPC server) so tests can inspect the policies.
 import { Policies, PolicyPackArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { RESOURCE_RULES, STACK_RULES } from './policies';
 import { STACK } from './gcp-types';
-import { ResourceRule, stackOfUrn, StackRule, violations } from './rule';
+import { appliesTo, collectingContext, ResourceRule, stackOfUrn, StackRule } from './rule';
+import { resolveUnknowns, undecidedError } from './unknowns';
 
 export const PACK_NAME = 'meshscope';
 
@@ -11,9 +12,14 @@ export function resourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
   return {
     name: rule.name,
     description: rule.description,
-    enforcementLevel: 'mandatory',
+    enforcementLevel: rule.enforcement ?? 'mandatory',
     validateResource: (args, reportViolation) => {
-      for (const message of violations(rule, args.type, args.props, { stack: stackOfUrn(args.urn) })) reportViolation(message);
+      if (!appliesTo(rule, args.type)) return;
+      const undecided: string[] = [];
+      const props = resolveUnknowns(args.props);
+      for (const message of rule.validate(args.type, props, collectingContext(stackOfUrn(args.urn), undecided))) reportViolation(message);
+      // Known violations are reported above at the policy's level; the SDK turns this into an advisory note.
+      if (undecided.length > 0) throw undecidedError(undecided);
     },
   };
 }
@@ -24,10 +30,12 @@ export function stackPolicy(rule: StackRule): StackValidationPolicy {
     description: rule.description,
     enforcementLevel: 'mandatory',
     validateStack: (args, reportViolation) => {
+      const undecided: string[] = [];
       // The root stack resource's outputs are the stack outputs.
       for (const root of args.resources.filter((r) => r.type === STACK && !r.parent)) {
-        for (const message of rule.validate(root.props)) reportViolation(message, root.urn);
+        for (const message of rule.validate(resolveUnknowns(root.props), collectingContext(undefined, undecided))) reportViolation(message, root.urn);
       }
+      if (undecided.length > 0) throw undecidedError(undecided);
     },
   };
 }
@@ -35,7 +43,7 @@ export function stackPolicy(rule: StackRule): StackValidationPolicy {
 export const POLICIES: Policies = [...RESOURCE_RULES.map(resourcePolicy), ...STACK_RULES.map(stackPolicy)];
 
 export const PACK_ARGS: PolicyPackArgs = {
-  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, secrets in metadata or outputs, unlabelled resources.',
+  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, keys, public IAM, weak GKE settings, secrets in metadata or outputs, unlabelled resources.',
   enforcementLevel: 'mandatory',
   policies: POLICIES,
 };

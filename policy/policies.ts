@@ -2,10 +2,13 @@
 // the tests walk the same lists, so a policy added here is enforced and tested without further wiring.
 import { noWorldOpenFirewall } from './firewall-world';
 import { sshOnlyFromIap } from './firewall-ssh';
+import { gkeAuthorizedNetworks, gkeHardening } from './gke-hardening';
 import { gkeNetworkPolicy, gkeVpcNative } from './gke-networking';
 import { projectLabels } from './labels';
 import { noSecretsInMetadata } from './metadata-secrets';
+import { noPublicIam } from './public-iam';
 import { ResourceRule, StackRule } from './rule';
+import { noServiceAccountKeys } from './service-account-keys';
 import { dedicatedServiceAccounts } from './service-accounts';
 import { noSecretOutputs } from './stack-outputs';
 import { vmNoPublicIp } from './vm-public-ip';
@@ -18,8 +21,12 @@ export const RESOURCE_RULES: readonly ResourceRule[] = [
   noSecretsInMetadata,
   noWorldOpenFirewall,
   sshOnlyFromIap,
+  noServiceAccountKeys,
+  noPublicIam,
   gkeNetworkPolicy,
   gkeVpcNative,
+  gkeHardening,
+  gkeAuthorizedNetworks,
   projectLabels,
 ];
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { ISTIO_RELEASES } from '../../infra/charts';
 import { parse } from 'yaml';
+import { ISTIO_RELEASES } from '../../infra/charts';
 import { chartValues, istioOperator } from '../../infra/istio-operator';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
 
@@ -90,12 +90,14 @@ describe('mesh', () => {
     assert.ok(release(run, 'gateway').dependsOn.includes(release(run, 'istiod').urn));
   });
 
-  it('installs the charts pinned for the configured Istio version', () => {
-    const pins = ISTIO_RELEASES['1.30.3'];
-    const istio = dev.ofType(RELEASE).filter((r) => r.inputs.repositoryOpts?.repo === pins.base.repo);
-    assert.deepEqual(istio.map((r) => `${r.inputs.chart} ${r.inputs.version}`), ['base 1.30.3', 'istiod 1.30.3', 'gateway 1.30.3']);
-    assert.equal(parse(String(dev.outputs.istioOperatorYaml)).spec.tag, '1.30.3');
-  });
+  // Config accepts only the releases pinned in infra/charts.ts (an unpinned one is refused there).
+  for (const version of Object.keys(ISTIO_RELEASES)) {
+    it(`follows the Istio version in config (${version})`, async () => {
+      const run = await runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: version } } });
+      assert.deepEqual(run.ofType(RELEASE).filter((r) => r.inputs.repositoryOpts?.repo?.includes('istio')).map((r) => r.inputs.version), [version, version, version]);
+      assert.equal(parse(String(run.outputs.istioOperatorYaml)).spec.tag, version);
+    });
+  }
 
   it('refuses an Istio version whose charts are not pinned', async () => {
     await assert.rejects(runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: '1.29.2' } } }), /1\.29\.2.*(not pinned|allowed)/s);

@@ -199,19 +199,27 @@ describe('policies on broken resources', () => {
     it('fires on a 0.0.0.0/0 source on a rule not declared public', () => {
       const r = copy(podsToVms);
       r.sourceRanges = ['0.0.0.0/0'];
-      assertFires(noWorldOpenFirewall, FIREWALL, r, /firewall rule "meshscope-dev-pods-to-vms" allows 0\.0\.0\.0\/0 but is not a declared public entry point/);
+      assertFires(noWorldOpenFirewall, FIREWALL, r, /firewall rule "meshscope-dev-pods-to-vms" admits 0\.0\.0\.0\/0, a public source, but is not a declared public entry point/);
     });
 
     it('fires on an IPv6 ::/0 source', () => {
       const r = copy(podsToVms);
       r.sourceRanges = [...r.sourceRanges, '::/0'];
-      assertFires(noWorldOpenFirewall, FIREWALL, r, /allows ::\/0/);
+      assertFires(noWorldOpenFirewall, FIREWALL, r, /admits ::\/0, a public source/);
     });
 
-    it('accepts 0.0.0.0/0 on a rule declared the public entry point', () => {
+    it('accepts 0.0.0.0/0 on a rule declared the public entry point that opens only TCP 80 and 443 to a target tag', () => {
       const r = copy(podsToVms);
       r.sourceRanges = ['0.0.0.0/0'];
+      r.allows = [{ protocol: 'tcp', ports: ['80', '443'] }];
       r.description = `${PUBLIC_ENTRY_POINT_MARK}${r.description}`;
+      assert.ok(r.targetTags.length > 0);
+      assert.deepEqual(fire(noWorldOpenFirewall, FIREWALL, r), []);
+    });
+
+    it('accepts Google health-check and private sources', () => {
+      const r = copy(podsToVms);
+      r.sourceRanges = ['35.191.0.0/16', '130.211.0.0/22', '10.0.0.0/8', '192.168.1.0/24'];
       assert.deepEqual(fire(noWorldOpenFirewall, FIREWALL, r), []);
     });
 

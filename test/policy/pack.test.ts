@@ -35,9 +35,10 @@ describe('policy pack', () => {
     assert.equal(new Set(POLICIES.map((p) => p.name)).size, POLICIES.length);
   });
 
-  it('makes every policy, and the pack, mandatory', () => {
+  it('makes the pack mandatory, and every policy but the one that says why it is advisory', () => {
     assert.equal(PACK_ARGS.enforcementLevel, 'mandatory');
-    assert.deepEqual(POLICIES.filter((p) => p.enforcementLevel !== 'mandatory').map((p) => p.name), []);
+    assert.deepEqual(POLICIES.filter((p) => p.enforcementLevel !== 'mandatory').map((p) => p.name), ['gke-authorized-networks']);
+    assert.deepEqual(RESOURCE_RULES.filter((r) => r.enforcement === 'advisory').map((r) => r.name), ['gke-authorized-networks']);
   });
 
   it('reports what the rule finds, taking the stack for the label check from the URN', async () => {

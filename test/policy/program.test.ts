@@ -3,7 +3,7 @@
 // as soon as they exist.
 import { strict as assert } from 'node:assert';
 import { RESOURCE_RULES, STACK_RULES } from '../../policy/policies';
-import { stackOfUrn, violations } from '../../policy/rule';
+import { appliesTo, stackOfUrn, violations } from '../../policy/rule';
 import { ProgramRun, runProgram } from '../infra/harness';
 import { stackFileNames } from './stacks';
 
@@ -11,6 +11,15 @@ function allViolations(run: ProgramRun, rule: (typeof RESOURCE_RULES)[number]): 
   return run.resources.flatMap((r) =>
     violations(rule, r.type, r.inputs, { stack: stackOfUrn(r.urn) }).map((m) => `${r.type} ${r.name}: ${m}`));
 }
+
+/**
+ * Advisory findings the program is known to have, per rule, and why they are not fixed in the program yet:
+ * its control plane has a public endpoint with no authorised networks (policy/gke-hardening.ts says why).
+ */
+const KNOWN_ADVISORY: Record<string, string[]> = {
+  'gke-authorized-networks': ['gcp:container/cluster:Cluster cluster: the control plane has a public endpoint and no masterAuthorizedNetworksConfig, ' +
+    'so every address may reach it; allowed: privateClusterConfig.enablePrivateEndpoint true, or authorised networks naming who may connect'],
+};
 
 describe('the program under the policy pack', () => {
   it('has stack files to judge (dev and prod at least)', () => {
@@ -30,14 +39,20 @@ describe('the program under the policy pack', () => {
 
       for (const rule of RESOURCE_RULES) {
         it(`has something ${rule.name} judges, or is pending until such resources exist`, function () {
-          const judged = run.resources.filter((r) => rule.types.includes(r.type));
+          const judged = run.resources.filter((r) => appliesTo(rule, r.type));
           if (judged.length === 0) this.skip();
           assert.ok(judged.length > 0);
         });
 
-        it(`violates no ${rule.name} policy`, () => {
-          assert.deepEqual(allViolations(run, rule), []);
-        });
+        if (rule.enforcement === 'advisory') {
+          it(`has only the known advisory ${rule.name} findings`, () => {
+            assert.deepEqual(allViolations(run, rule), KNOWN_ADVISORY[rule.name] ?? []);
+          });
+        } else {
+          it(`violates no ${rule.name} policy`, () => {
+            assert.deepEqual(allViolations(run, rule), []);
+          });
+        }
       }
 
       for (const rule of STACK_RULES) {

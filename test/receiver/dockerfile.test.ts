@@ -16,13 +16,19 @@ for (const i of instructions) {
   else stages.at(-1)!.steps.push(i);
 }
 const runtime = stages.at(-1)!;
+/** The Node major the project targets: package.json engines, `>=24` → 24 (a current LTS; Node 20 ended 2026-04-30). */
+const ENGINES_NODE_MAJOR = /^>=(\d+)$/.exec(JSON.parse(readFileSync(path.join(DIR, '..', 'package.json'), 'utf8')).engines.node)![1];
 const ignoreAllowed = readFileSync(path.join(DIR, 'Dockerfile.dockerignore'), 'utf8')
   .split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).trim());
 
 describe('receiver Dockerfile', () => {
-  it('builds in separate stages and runs from a small Node 20 base', () => {
+  it('builds in separate stages and runs from a small base of the Node major package.json engines names', () => {
     assert.ok(stages.length >= 2, 'multi-stage');
-    assert.match(runtime.base, /^node:20-(alpine|slim|bookworm-slim)/);
+    assert.match(runtime.base, new RegExp(`^node:${ENGINES_NODE_MAJOR}-(alpine|slim|bookworm-slim|trixie-slim)`));
+  });
+
+  it('builds on that same Node major in every stage', () => {
+    assert.deepEqual(stages.map((s) => s.base.split('-')[0]), stages.map(() => `node:${ENGINES_NODE_MAJOR}`));
   });
 
   it('runs as a numeric non-root user', () => {
