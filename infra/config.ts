@@ -10,8 +10,9 @@ import { nearestName } from './nearest-name';
 export type ReleaseChannel = 'RAPID' | 'REGULAR' | 'STABLE' | 'EXTENDED';
 export type VmProtocol = 'grpc' | 'http' | 'tcp';
 export type AlsTarget = 'receiver' | 'oap';
-/** The chart's storages; config accepts only BanyanDB (the one rendered and tested here, see OAP_STORAGES). */
-export type OapStorage = 'banyandb' | 'elasticsearch' | 'postgresql';
+/** OAP's storage: BanyanDB, the one storage subchart the chart cache holds, so the only one rendered and
+ * tested here (the published chart's Elasticsearch and PostgreSQL subcharts are kept off). */
+export type OapStorage = 'banyandb';
 
 export interface VmWorkloadConfig {
   /** Online Boutique service that runs on a VM instead of a pod, e.g. `checkoutservice`. */

@@ -81,5 +81,6 @@ export function firewallRules(ctx: FirewallContext): FirewallRuleSpec[] {
       tcpPorts: [ISTIOD_WEBHOOK_PORT],
     });
   }
-  return rules.map((r) => ({ ...r, tcpPorts: uniqueSorted(r.tcpPorts) }));
+  // A rule with no port would open every TCP port (GCE's meaning of an empty list): drop it instead.
+  return rules.map((r) => ({ ...r, tcpPorts: uniqueSorted(r.tcpPorts) })).filter((r) => r.tcpPorts.length > 0);
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { BOUTIQUE_SERVICES } from '../../catalog/src/online-boutique';
+import { firewallRules } from '../../infra/firewall-rules';
 import { IAP_RANGE } from '../../infra/naming';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
 
@@ -112,5 +113,13 @@ describe('network', () => {
     });
     assert.deepEqual(rule(run, 'pods-to-vms').inputs.allows[0].ports, ['5050', '7000', '50051']);
     assert.ok(!rule(run, 'vms-to-pods').inputs.allows[0].ports.includes('7000'));
+  });
+});
+
+describe('firewall table', () => {
+  it('drops a rule that would have no port, since GCE reads an empty port list as every TCP port', () => {
+    const rules = firewallRules({ vmServicePorts: [], podServicePorts: [7070], meshControlPorts: [15012], alsPort: 11800, privateNodes: false });
+    assert.deepEqual(rules.map((r) => r.name).sort(), ['iap-ssh', 'vms-to-mesh-control', 'vms-to-pods']);
+    assert.ok(rules.every((r) => r.tcpPorts.length > 0));
   });
 });
