@@ -12,11 +12,14 @@ import { noServiceAccountKeys } from './service-account-keys';
 import { dedicatedServiceAccounts } from './service-accounts';
 import { noSecretOutputs } from './stack-outputs';
 import { vmNoPublicIp } from './vm-public-ip';
+import { startupScriptInMetadata } from './vm-startup-script';
 import { shieldedVms } from './vm-shielded';
+import { workloadEntryHealthChecked } from './workload-entry-health';
 
 export const RESOURCE_RULES: readonly ResourceRule[] = [
   vmNoPublicIp,
   shieldedVms,
+  startupScriptInMetadata,
   dedicatedServiceAccounts,
   noSecretsInMetadata,
   noWorldOpenFirewall,
@@ -28,6 +31,7 @@ export const RESOURCE_RULES: readonly ResourceRule[] = [
   gkeHardening,
   gkeAuthorizedNetworks,
   projectLabels,
+  workloadEntryHealthChecked,
 ];
 
 export const STACK_RULES: readonly StackRule[] = [noSecretOutputs];

@@ -15,7 +15,7 @@ const GOOGLE_ACCESS_TOKEN = `ya29.a0AfB_${'x9Y8z7W6v5'.repeat(5)}`;
 const AWS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const AWS_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
-interface Base { firewall: Props; vm: Props; cluster: Props; nodePool: Props }
+interface Base { firewall: Props; vm: Props; cluster: Props; nodePool: Props; workloadEntry: Props }
 
 interface Case {
   what: string;
@@ -119,6 +119,12 @@ const CASES: Case[] = [
     props: clusterWith((c) => { c.masterAuthorizedNetworksConfig = { cidrBlocks: [{ cidrBlock: '0.0.0.0/0', displayName: 'all' }] }; }),
     policy: 'gke-authorized-networks', message: /cidrBlocks includes 0\.0\.0\.0\/0/ },
   // Public IAM
+  // Boot scripts and health
+  { what: 'a boot script in metadataStartupScript (every edit replaces the VM)', type: INSTANCE, props: vmWith((v) => { v.metadataStartupScript = v.metadata['startup-script']; delete v.metadata['startup-script']; }),
+    policy: 'startup-script-in-metadata', message: /metadataStartupScript is set .* any edit to it replaces the VM/ },
+  { what: 'a WorkloadEntry istiod never health-checks', type: 'kubernetes:networking.istio.io/v1:WorkloadEntry',
+    props: (b) => { const e = copy(b.workloadEntry); delete e.metadata.annotations['proxy.istio.io/health-checks-enabled']; return e; },
+    policy: 'workload-entry-health-checked', message: /proxy\.istio\.io\/health-checks-enabled"\] is unset; allowed: "true"/ },
   { what: 'roles/owner for allUsers on the project', type: 'gcp:projects/iAMMember:IAMMember', props: () => ({ project: 'p', role: 'roles/owner', member: 'allUsers' }),
     policy: 'no-public-iam', message: /member grants roles\/owner to allUsers, which is anyone on the internet/ },
   { what: 'a public bucket by IAM member', type: 'gcp:storage/bucketIAMMember:BucketIAMMember', props: () => ({ bucket: 'b', role: 'roles/storage.objectViewer', member: 'allUsers' }),
@@ -152,12 +158,16 @@ describe('the policy pack against bad resources, through its analyzer', function
   before(async () => {
     analyzer = await startAnalyzer();
     const dev = await runProgram({ stack: 'dev' });
-    base = { firewall: dev.one(FIREWALL, '-fw-pods-to-vms').inputs, vm: checkoutVm(dev), cluster: dev.one(CLUSTER).inputs, nodePool: dev.one(NODE_POOL).inputs };
+    base = {
+      firewall: dev.one(FIREWALL, '-fw-pods-to-vms').inputs, vm: checkoutVm(dev), cluster: dev.one(CLUSTER).inputs, nodePool: dev.one(NODE_POOL).inputs,
+      workloadEntry: dev.ofType('kubernetes:networking.istio.io/v1:WorkloadEntry')[0].inputs,
+    };
   });
   after(() => analyzer?.close());
 
   it('lets the good resources the bad ones are made from pass every mandatory policy', async () => {
-    for (const [type, props] of [[FIREWALL, base.firewall], [INSTANCE, base.vm], [INSTANCE_FROM_TEMPLATE, base.vm], [CLUSTER, base.cluster], [NODE_POOL, base.nodePool]] as const) {
+    for (const [type, props] of [[FIREWALL, base.firewall], [INSTANCE, base.vm], [INSTANCE_FROM_TEMPLATE, base.vm], [CLUSTER, base.cluster], [NODE_POOL, base.nodePool],
+      ['kubernetes:networking.istio.io/v1:WorkloadEntry', base.workloadEntry]] as const) {
       const blocking = (await analyzer.analyze(type, props)).filter((d) => d.level === 'mandatory');
       assert.deepEqual(blocking, [], `${type}: ${show(blocking)}`);
     }

@@ -64,7 +64,6 @@ export function checkoutVm(run: ProgramRun): Props {
     },
     shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
     metadata: { ...boot.metadata, 'enable-oslogin': 'TRUE', 'block-project-ssh-keys': 'TRUE' },
-    metadataStartupScript: boot.startupScript,
     labels: projectLabels(run.stack),
     allowStoppingForUpdate: true,
   };
