@@ -1,7 +1,7 @@
 // The status document a VM writes to its GCE guest attributes (vm-bootstrap/status-report.sh) and the
 // doctor reads back through the Compute API: one typed schema, so writer and reader agree by construction.
 // It holds states, names, addresses and times only, never a token or key.
-import Ajv, { type JSONSchemaType } from 'ajv';
+import Ajv from 'ajv';
 
 /** Guest attribute namespace and key: one key per VM, because guest attributes allow few writes a minute. */
 export const VM_STATUS_NAMESPACE = 'meshscope';
@@ -33,7 +33,8 @@ const RFC3339_SECONDS = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$';
 const text = { type: 'string', minLength: 1, maxLength: 253 } as const;
 const count = { type: 'integer', minimum: 0 } as const;
 
-export const vmStatusSchema: JSONSchemaType<VmStatus> = {
+/** The JSON Schema of VmStatus; the writer's test and the reader both validate with it. */
+export const vmStatusSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['schema', 'workload', 'reportedAt', 'bootstrap', 'token', 'istiod', 'dns', 'sidecar', 'units', 'als'],
@@ -92,9 +93,9 @@ export const vmStatusSchema: JSONSchemaType<VmStatus> = {
       properties: { address: text, activeConnections: count },
     },
   },
-};
+} as const;
 
-const validate = new Ajv({ allErrors: true }).compile(vmStatusSchema);
+const validate = new Ajv({ allErrors: true }).compile<VmStatus>(vmStatusSchema);
 
 /** The document, typed, or an error naming each field that breaks the schema. */
 export function parseVmStatus(json: string, where: string): VmStatus {

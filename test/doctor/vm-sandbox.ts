@@ -129,8 +129,8 @@ export class FakeEnvoyAdmin {
   hosts: EnvoyHost[] = [];
   private readonly server = http.createServer((req, res) => {
     if (req.url !== '/clusters') {
-      res.writeHead(404);
-      return res.end();
+      res.writeHead(404).end();
+      return;
     }
     const lines: string[] = [];
     for (const cluster of new Set(this.hosts.map((h) => h.cluster))) {
