@@ -103,11 +103,12 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
     name: (vm) => `VM ${vm.name}: cluster names resolve through the sidecar`,
     reads: 'status dns[] (each callee resolved on the VM)',
     rule: (src, vm) => withStatus(src, vm, ({ dns }) => {
-      const unresolved = dns.filter((d) => d.resolvedIp === null).map((d) => d.host);
-      return unresolved.length === 0 && dns.length > 0
-        ? pass(`${dns.length} names resolve`)
-        : fail(unresolved.length ? `unresolved: ${unresolved.join(', ')}` : 'the VM reported no names to resolve',
-          `The sidecar's DNS capture answers cluster names: check ISTIO_META_DNS_CAPTURE=true in /var/lib/istio/envoy/cluster.env and that istio.service runs (${ssh(src, vm, 'systemctl status istio')})`);
+      const expected = calleeAddresses(vm.name, src.ctx.outputs.boutiqueNamespace).map((a) => a.slice(0, a.lastIndexOf(':')));
+      const resolved = new Set(dns.filter((d) => d.resolvedIp !== null).map((d) => d.host));
+      const unresolved = expected.filter((h) => !resolved.has(h));
+      if (unresolved.length === 0) return pass(expected.length ? `${expected.length} names resolve` : `${vm.name} calls no service`);
+      return fail(`unresolved: ${unresolved.join(', ')}`,
+        `The sidecar's DNS capture answers cluster names: check ISTIO_META_DNS_CAPTURE=true in /var/lib/istio/envoy/cluster.env and that istio.service runs (${ssh(src, vm, 'systemctl status istio')})`);
     }),
     hint: () => 'Read the status first (see the row above)',
   },
@@ -128,7 +129,7 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
         return fail(`no healthy endpoint: ${empty.join(', ')}`,
           `Check the pods behind them are ready: \`kubectl -n ${src.ctx.outputs.boutiqueNamespace} get endpointslices\``);
       }
-      return pass(`${expected.length} clusters with healthy endpoints`);
+      return pass(expected.length ? `${expected.length} clusters with healthy endpoints` : `${vm.name} calls no service`);
     }),
     hint: () => 'Read the status first (see the row above)',
   },
