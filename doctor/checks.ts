@@ -22,6 +22,12 @@ export interface CheckRow<S> {
   hint: (subject: S) => string;
 }
 
+/**
+ * istiod updates the Healthy condition of a WorkloadEntry it did not create only when it carries this
+ * annotation and the VM's proxy names it in ISTIO_META_WORKLOAD_ENTRY (istio/istio pilot/pkg/model/status
+ * WorkloadEntryHealthCheckAnnotation; pilot/pkg/autoregistration, proxy.Metadata.WorkloadEntry).
+ */
+export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
 /** A VM's status older than this is itself a finding: the reporter's timer has stopped. */
 export const STATUS_MAX_AGE_MINUTES = 15;
 /** Drops that mean metrics were lost while everything ran (not a rollout's shutdown). */
@@ -162,7 +168,12 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
     name: (vm) => `WorkloadEntry ${vm.name} healthy`,
     reads: 'WorkloadEntry status.conditions[type=Healthy] (networking.istio.io/v1)',
     rule: async (src, vm) => {
-      const healthy = (await src.workloadEntry(vm)).status?.conditions?.find((c) => c.type === 'Healthy');
+      const entry = await src.workloadEntry(vm);
+      if (!(HEALTH_CHECKS_ANNOTATION in (entry.metadata?.annotations ?? {}))) {
+        return fail(`not annotated ${HEALTH_CHECKS_ANNOTATION}, so istiod never sets its Healthy condition`,
+          `Annotate the WorkloadEntry ${HEALTH_CHECKS_ANNOTATION}: "true" and set ISTIO_META_WORKLOAD_ENTRY=${vm.name} in the VM's cluster.env (infra/vm-workloads.ts, vm-bootstrap/sidecar-config.ts)`);
+      }
+      const healthy = entry.status?.conditions?.find((c) => c.type === 'Healthy');
       if (healthy?.status === 'True') return pass('Healthy=True');
       return fail(healthy ? `Healthy=${healthy.status}${healthy.message ? `: ${healthy.message}` : ''}` : 'no Healthy condition yet',
         `istiod marks it from the VM's health probe (its WorkloadGroup): check the VM's workload unit row above and \`kubectl -n ${src.ctx.outputs.boutiqueNamespace} describe workloadentry ${vm.name}\``);

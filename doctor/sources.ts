@@ -27,7 +27,7 @@ export interface DoctorContext {
 
 // Kubernetes REST shapes, only the fields read (kubernetes.io/docs/reference/kubernetes-api/).
 export interface Condition { type: string; status: string; reason?: string; message?: string }
-export interface WorkloadEntry { status?: { conditions?: Condition[] } }
+export interface WorkloadEntry { metadata?: { annotations?: Record<string, string> }; status?: { conditions?: Condition[] } }
 export interface Deployment { spec?: { replicas?: number }; status?: { availableReplicas?: number; readyReplicas?: number; conditions?: Condition[] } }
 export interface Service { spec?: { selector?: Record<string, string> }; status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }
 export interface EndpointSliceList { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }

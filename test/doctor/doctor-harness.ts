@@ -7,7 +7,7 @@ import { stackPrefix } from '../../infra/naming';
 import { EASTWEST_GATEWAY_NAME, ISTIO_NAMESPACE } from '../../infra/istio-operator';
 import { OBSERVABILITY_NAMESPACE, RECEIVER_NAME, SKYWALKING_NAMES } from '../../infra/observability';
 import { RECEIVER_ADMIN_PORT } from '../../infra/ports';
-import { oapServiceName } from '../../doctor/checks';
+import { HEALTH_CHECKS_ANNOTATION, oapServiceName } from '../../doctor/checks';
 import { calleeAddresses, outboundCluster, vmFacingServices, vmRelations } from '../../doctor/expectations';
 import { MESH_LAYER } from '../../doctor/oap-graphql';
 import { OAP_REST_PORT_NAME } from '../../doctor/sources';
@@ -78,7 +78,8 @@ export function greenCluster(outputs: StackOutputs): KubeObject[] {
   const receiverLabels = { app: RECEIVER_NAME };
   return [
     ...outputs.vms.map((v): KubeObject => ({
-      apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', metadata: meta(NS, v.name),
+      apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry',
+      metadata: { ...meta(NS, v.name), annotations: { [HEALTH_CHECKS_ANNOTATION]: 'true' } },
       spec: { address: v.internalIp, labels: { app: v.name }, serviceAccount: v.name },
       status: { conditions: [{ type: 'Healthy', status: 'True', lastProbeTime: '2026-12-02T02:00:00Z', lastTransitionTime: '2026-12-02T01:00:00Z' }] },
     })),

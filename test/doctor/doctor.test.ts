@@ -227,6 +227,11 @@ describe('npm run doctor', function () {
     assert.match(r.lines.get('WorkloadEntry checkoutservice healthy')!.detail, /Healthy=False: dial tcp/);
   });
 
+  it('fails a WorkloadEntry istiod does not health-check, naming the annotation and the proxy setting', async () => {
+    kube.edit('WorkloadEntry', NS, 'paymentservice', (o) => (o.metadata = { name: 'paymentservice', namespace: NS }));
+    failsOnly(await doctor(), { 'WorkloadEntry paymentservice healthy': /proxy.istio.io\/health-checks-enabled: "true" and set ISTIO_META_WORKLOAD_ENTRY=paymentservice/ });
+  });
+
   it('fails when istiod has no available replica', async () => {
     kube.edit('Deployment', 'istio-system', 'istiod', (o) => (o.status = { replicas: 1, availableReplicas: 0 }));
     failsOnly(await doctor(), { 'istiod serving': /describe deployment istiod/ });
@@ -266,16 +271,27 @@ describe('npm run doctor', function () {
     assert.match(r.lines.get('OAP lists the mesh services')!.detail, /missing: paymentservice.boutique/);
   });
 
-  it('fails when OAP has not seen a VM relation, asking OAP in its own time zone', async () => {
-    oapQuery.state.timezone = '+0800';
+  it('fails when OAP has not seen a VM relation', async () => {
     oapQuery.state.relations[MESH_LAYER] = oapQuery.state.relations[MESH_LAYER].filter((r) => r !== `checkoutservice.${NS}->shippingservice.${NS}`);
     const r = await doctor();
     failsOnly(r, { 'OAP shows the VM relations': /VM rows for checkoutservice/ });
     assert.match(r.lines.get('OAP shows the VM relations')!.detail, /checkoutservice→shippingservice/);
+  });
+
+  it('asks OAP for the last minutes in OAP’s own clock and time zone', async () => {
+    oapQuery.state.timezone = '+0800';
+    oapQuery.state.now = Date.parse('2026-12-02T02:30:00Z');
+    await doctor();
     const asked = oapQuery.asked.find((q) => q.query.includes('getGlobalTopology'))!;
-    const end = (asked.variables!.duration as { end: string }).end;
-    const shanghai = new Date(Date.now() + 8 * 3_600_000).toISOString();
-    assert.equal(end.slice(0, 10), shanghai.slice(0, 10));
+    assert.deepEqual(asked.variables, { duration: { start: '2026-12-02 1015', end: '2026-12-02 1030', step: 'MINUTE' }, layer: MESH_LAYER });
+  });
+
+  it('fails a VM whose status breaks the schema, naming the field', async () => {
+    const v = outputs.vms[0];
+    compute.attributes.set(`${PROJECT}/${ZONE}/${v.instance}`, { 'meshscope/status': JSON.stringify({ ...statuses.get(v.name), als: { address: 'x' } }) });
+    const r = await doctor();
+    failsOnly(r, { 'VM checkoutservice: status reported': /matches doctor\/vm-status.ts/ });
+    assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /\/als must have required property 'activeConnections'/);
   });
 
   it('reads the outputs piped on stdin', async () => {

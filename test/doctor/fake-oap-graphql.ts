@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface OapState {
   timezone: string;
+  /** OAP's clock (ms); its current time when absent. */
+  now?: number;
   /** Service names per layer. */
   services: Record<string, string[]>;
   /** `source->target` names per layer. */
@@ -36,7 +38,7 @@ export class FakeOapGraphql {
       this.asked.push(q);
       const v = q.variables ?? {};
       if (/\bgetTimeInfo\b/.test(q.query)) {
-        return send(200, { data: { getTimeInfo: { timezone: this.state.timezone, currentTimestamp: Date.now() } } });
+        return send(200, { data: { getTimeInfo: { timezone: this.state.timezone, currentTimestamp: this.state.now ?? Date.now() } } });
       }
       if (/\blistServices\b/.test(q.query)) {
         const names = this.state.services[String(v.layer)] ?? [];
