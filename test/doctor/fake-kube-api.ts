@@ -6,7 +6,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface KubeObject { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels?: Record<string, string> }; [k: string]: unknown }
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: unknown;
+}
 
 // The resource (plural) of each kind the doctor reads.
 const PLURAL: Record<string, string> = {
