@@ -8,7 +8,7 @@ export function googleAccessToken(env: NodeJS.ProcessEnv = process.env): Promise
   const fromEnv = env[TOKEN_ENV]?.trim();
   if (fromEnv) return Promise.resolve(fromEnv);
   return new Promise((resolve, reject) => {
-    execFile('gcloud', ['auth', 'print-access-token'], { timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile('gcloud', ['auth', 'print-access-token'], { timeout: 30_000, env }, (err, stdout, stderr) => {
       const token = stdout.trim();
       if (!err && token) return resolve(token);
       reject(new Error(`no Google access token: set ${TOKEN_ENV} or log in with \`gcloud auth login\``

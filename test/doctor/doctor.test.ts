@@ -118,11 +118,12 @@ describe('npm run doctor', function () {
     compute.attributes.set(`${PROJECT}/${ZONE}/${v.instance}`, guestAttributesOf(s));
   };
 
-  async function doctor(args: string[] = ['--stack', STACK, '--outputs', outputsFile, '--compute-url', computeUrl], stdin?: string): Promise<Run> {
+  const ENV = { PATH: process.env.PATH, GOOGLE_OAUTH_ACCESS_TOKEN: GOOGLE_TOKEN, MESHSCOPE_KUBECTL: '' };
+  async function doctor(args: string[] = ['--stack', STACK, '--outputs', outputsFile, '--compute-url', computeUrl], stdin?: string, env = ENV): Promise<Run> {
     let out = '';
     let err = '';
     const code = await runDoctor(args, {
-      stdin: async () => stdin, env: { PATH: process.env.PATH, GOOGLE_OAUTH_ACCESS_TOKEN: GOOGLE_TOKEN, MESHSCOPE_KUBECTL: kubectl },
+      stdin: async () => stdin, env: { ...env, MESHSCOPE_KUBECTL: kubectl },
       out: (t) => (out += t), err: (t) => (err += t),
     });
     return { code, out, err, lines: parseLines(out) };
@@ -292,6 +293,12 @@ describe('npm run doctor', function () {
     const r = await doctor();
     failsOnly(r, { 'VM checkoutservice: status reported': /matches doctor\/vm-status.ts/ });
     assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /\/als must have required property 'activeConnections'/);
+  });
+
+  it('fails the VM rows once, with how to log in, when there is no Google access token', async () => {
+    const r = await doctor(undefined, undefined, { PATH: '', GOOGLE_OAUTH_ACCESS_TOKEN: '', MESHSCOPE_KUBECTL: '' });
+    failsOnly(r, Object.fromEntries(outputs.vms.map((v) => [`VM ${v.name}: status reported`, /gcloud auth login/])));
+    assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /no Google access token: set GOOGLE_OAUTH_ACCESS_TOKEN/);
   });
 
   it('reads the outputs piped on stdin', async () => {
