@@ -13,13 +13,16 @@
 # Exit: 0 written, 1 the metadata server refused or was unreachable, 2 bad arguments.
 #
 # Test hooks (defaults are the real thing): MESHSCOPE_ROOT prefixes file paths, MESHSCOPE_METADATA_URL
-# replaces the GCE metadata server, MESHSCOPE_ENVOY_ADMIN replaces Envoy's admin address.
+# replaces the GCE metadata server, MESHSCOPE_ENVOY_ADMIN replaces Envoy's admin address,
+# MESHSCOPE_PROBE_USER replaces istio-proxy as the user of the istiod connection probe.
 set -Eeuo pipefail
 
 readonly TAG="meshscope-status"
 readonly ROOT="${MESHSCOPE_ROOT:-}"
 readonly METADATA_URL="${MESHSCOPE_METADATA_URL:-http://metadata.google.internal/computeMetadata/v1}"
 readonly ENVOY_ADMIN="${MESHSCOPE_ENVOY_ADMIN:-http://127.0.0.1:15000}"
+# The user the sidecar's traffic capture leaves alone (Istio's proxy user, as istio-sidecar.deb creates it).
+readonly PROBE_USER="${MESHSCOPE_PROBE_USER-istio-proxy}"
 readonly TOKEN_FILE="/var/run/secrets/tokens/istio-token"
 # Istio's bootstrap names Envoy's ALS cluster so (istio/istio, EnvoyAccessLogCluster).
 readonly ALS_CLUSTER="envoy_accesslog_service"
@@ -101,8 +104,15 @@ iso_time() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # resolve NAME: the first IPv4 address the VM's resolver gives (hosts file, then DNS), or nothing.
 resolve() { getent ahostsv4 "$1" 2>/dev/null | awk "NR == 1 { print \$1 }" || true; }
 
-# tcp_open HOST PORT: a TCP connection opens within 3 s.
-tcp_open() { timeout 3 bash -c "exec 3<>\"/dev/tcp/\$1/\$2\"" _ "$1" "$2" 2>/dev/null; }
+# tcp_open HOST PORT: a TCP connection opens within 3 s. As istio-proxy when it exists: the sidecar's
+# iptables capture every other user's outbound traffic, and Envoy would accept the connection itself.
+tcp_open() {
+    local as=()
+    if [[ -n $PROBE_USER ]] && getent passwd "$PROBE_USER" >/dev/null 2>&1; then
+        as=(runuser -u "$PROBE_USER" --)
+    fi
+    "${as[@]}" timeout 3 bash -c "exec 3<>\"/dev/tcp/\$1/\$2\"" _ "$1" "$2" 2>/dev/null
+}
 
 # Removes what could be a credential from free text (a JWT, a Google access token) and bounds its length.
 scrub() { sed -E "s/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/[redacted]/g; s/ya29\.[A-Za-z0-9_.-]*/[redacted]/g" | head -c 1024; }

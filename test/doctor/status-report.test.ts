@@ -107,6 +107,13 @@ describe('vm-bootstrap/status-report.sh', function () {
     assert.deepEqual(s.istiod, { host: ISTIOD_HOST, expectedIp: EAST_WEST_IP, resolvedIp: EAST_WEST_IP, port: istiod.port, reachable: true });
   });
 
+  it('probes istiod as istio-proxy, whose traffic the sidecar does not capture', async () => {
+    vm.user('istio-proxy', 1337);
+    const s = await report();
+    assert.equal(s.istiod.reachable, true);
+    assert.ok(vm.calls().some((c) => c.startsWith(`runuser -u istio-proxy -- timeout 3 bash -c`)), vm.calls().join('\n'));
+  });
+
   it('reports istiod unreachable when nothing answers on its port', async () => {
     const closed = await listeningPort();
     await closed.close();

@@ -1,5 +1,5 @@
 // A throwaway VM for vm-bootstrap/status-report.sh: a root folder, PATH shims for the commands that would
-// touch the machine (getent, systemctl, logger; curl, jq, awk, stat and timeout are the real ones), and
+// touch the machine (getent, systemctl, runuser, logger; curl, jq, awk, stat and timeout are the real ones), and
 // loopback stand-ins for what the script talks to: the GCE metadata server's guest attributes, Envoy's admin
 // /clusters, and a TCP port playing istiod behind the east-west gateway.
 import { execFile } from 'node:child_process';
@@ -33,6 +33,18 @@ export class VmSandbox {
   resolves(names: Record<string, string>): this {
     writeFileSync(join(this.state, 'hosts'), Object.entries(names).map(([n, ip]) => `${n} ${ip}\n`).join(''));
     return this;
+  }
+
+  /** A local user, as `getent passwd` lists it (istio-sidecar.deb creates istio-proxy). */
+  user(name: string, uid: number): this {
+    writeFileSync(join(this.state, 'passwd'), `${name}:x:${uid}:${uid}::/var/lib/istio:/bin/false\n`, { flag: 'a' });
+    return this;
+  }
+
+  /** The shimmed commands the script ran, one line each. */
+  calls(): string[] {
+    const file = join(this.dir, 'calls.log');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   }
 
   unit(name: string, activeState: string): this {
