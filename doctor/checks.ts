@@ -58,7 +58,9 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
           `The VM never reported: check that its metadata has enable-guest-attributes=TRUE, then read its boot log: ${ssh(src, vm, 'sudo journalctl -t meshscope-bootstrap -t meshscope-status')}`);
       }
       if (a.kind === 'invalid') return fail(a.why, `The VM's reporter writes another schema: update vm-bootstrap/status-report.sh on the VM (pulumi up) so it matches doctor/vm-status.ts`);
-      if (a.kind === 'error') return fail(a.why, `Check your access to the VM: \`gcloud compute instances describe ${vm.instance} --zone ${src.ctx.location.zone}\` (needs compute.instances.getGuestAttributes)`);
+      if (a.kind === 'error') {
+        return fail(a.why, `If guest attributes are disabled, set metadata enable-guest-attributes=TRUE on ${vm.instance}; else check your access (compute.instances.getGuestAttributes): \`gcloud compute instances describe ${vm.instance} --zone ${src.ctx.location.zone}\``);
+      }
       const ageMin = (Date.now() - Date.parse(a.status.reportedAt)) / 60_000;
       if (ageMin > STATUS_MAX_AGE_MINUTES) {
         return fail(`last report ${a.status.reportedAt}, ${Math.round(ageMin)} minutes ago`,

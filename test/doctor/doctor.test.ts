@@ -101,6 +101,7 @@ describe('npm run doctor', function () {
   /** The green stack: every VM reports, every object is healthy, the pod proxy reaches the green receiver. */
   beforeEach(() => {
     compute.attributes.clear();
+    compute.refuse.clear();
     for (const v of outputs.vms) {
       statuses.set(v.name, greenStatus(outputs, v.name));
       compute.attributes.set(`${PROJECT}/${ZONE}/${v.instance}`, guestAttributesOf(statuses.get(v.name)!));
@@ -165,6 +166,13 @@ describe('npm run doctor', function () {
     const skipped = [...r.lines].filter(([, l]) => l.status === 'SKIP').map(([n]) => n);
     assert.equal(skipped.length, VM_CHECKS.length - 2, r.out);
     assert.ok(skipped.every((n) => n.startsWith('VM paymentservice:')), r.out);
+  });
+
+  it('fails a VM the Compute API will not show, with the API’s own words', async () => {
+    compute.refuse.set(outputs.vms[0].instance, 'Guest attributes are disabled for this instance.');
+    const r = await doctor();
+    failsOnly(r, { 'VM checkoutservice: status reported': /enable-guest-attributes=TRUE on meshscope-dev-checkoutservice/ });
+    assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /HTTP 400: Guest attributes are disabled for this instance/);
   });
 
   it('fails a VM whose status is older than the reporter’s period', async () => {

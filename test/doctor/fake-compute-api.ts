@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export class FakeComputeApi {
   /** `project/zone/instance` → guest attributes, as `namespace/key` → value. */
   attributes = new Map<string, Record<string, string>>();
+  /** Instances whose request is refused with HTTP 400 and this message (Google's badRequest error). */
+  refuse = new Map<string, string>();
   readonly requests: string[] = [];
   constructor(private readonly token: string) {}
 
@@ -24,6 +26,8 @@ export class FakeComputeApi {
     if (req.headers.authorization !== `Bearer ${this.token}`) return error(401, 'Request is missing required authentication credential.', 'required');
     const m = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)\/getGuestAttributes$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return error(404, `The resource '${url.pathname}' was not found`, 'notFound');
+    const refused = this.refuse.get(m[3]);
+    if (refused) return error(400, refused, 'badRequest');
     const queryPath = url.searchParams.get('queryPath') ?? '';
     const attrs = this.attributes.get(`${m[1]}/${m[2]}/${m[3]}`) ?? {};
     const items = Object.entries(attrs).filter(([k]) => k.startsWith(queryPath))
