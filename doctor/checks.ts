@@ -6,8 +6,7 @@ import { OBSERVABILITY_NAMESPACE, RECEIVER_NAME, SKYWALKING_NAMES } from '../inf
 import { ISTIOD_XDS_PORT } from '../infra/ports';
 import { compileNamingRule, DEFAULT_SERVICE_NAME_RULE } from '../receiver/src/service-naming';
 import { calleeAddresses, outboundCluster, vmFacingServices, vmRelations } from './expectations';
-import type { Deployment } from './sources';
-import { ISTIOD_NAME, type Sources } from './sources';
+import { ISTIOD_NAME, type Deployment, type Sources } from './sources';
 import type { VmOutput } from './stack-outputs';
 import { VM_STATUS_KEY, VM_STATUS_NAMESPACE, type VmStatus } from './vm-status';
 
@@ -276,12 +275,12 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
       return missing.length === 0
         ? pass(want.join(', '))
         : fail(`missing: ${missing.join(', ')} (OAP knows ${known.size} mesh services)`,
-          'OAP has not received their metrics: check the receiver rows above, then OAP\'s logs (`kubectl -n skywalking logs deploy/skywalking-oap`)');
+          `OAP has not received their metrics: check the receiver rows above, then OAP's logs (\`kubectl -n ${OBSERVABILITY_NAMESPACE} logs deploy/${SKYWALKING_NAMES.oapService}\`)`);
     },
-    hint: () => `OAP's query API does not answer: \`kubectl -n ${OBSERVABILITY_NAMESPACE} get pods -l component=oap\` and its logs`,
+    hint: () => `OAP's query API does not answer: \`kubectl -n ${OBSERVABILITY_NAMESPACE} get pods -l ${Object.entries(SKYWALKING_NAMES.oapSelector).map(([k, v]) => `${k}=${v}`).join(',')}\` and its logs`,
   },
   {
-    name: (): string => 'OAP shows the VM relations',
+    name: () => 'OAP shows the VM relations',
     reads: 'OAP GraphQL getTimeInfo, then getGlobalTopology(layer: MESH) over the last minutes in OAP\'s time zone',
     rule: async (src) => {
       const { relations, timezone } = await src.oapRelations();

@@ -287,6 +287,13 @@ describe('npm run doctor', function () {
     assert.match(r.lines.get('OAP shows the VM relations')!.detail, /checkoutservice→shippingservice/);
   });
 
+  it('fails both OAP rows when its query API does not answer', async () => {
+    kube.reset(greenCluster(outputs), { [receiverProxyKey(RECEIVER_PODS.green)]: admin.green });
+    const r = await doctor();
+    failsOnly(r, { 'OAP lists the mesh services': /query API does not answer: `kubectl -n skywalking get pods -l app=skywalking,release=skywalking,component=oap`/, 'OAP shows the VM relations': /OAP services row/ });
+    assert.match(r.lines.get('OAP lists the mesh services')!.detail, /HTTP 503/);
+  });
+
   it('asks OAP for the last minutes in OAP’s own clock and time zone', async () => {
     oapQuery.state.timezone = '+0800';
     oapQuery.state.now = Date.parse('2026-12-02T02:30:00Z');
