@@ -344,6 +344,12 @@ describe('npm run doctor', function () {
     assert.match(err, /stdin: the stack outputs are not JSON/);
   });
 
+  it('exits 2 with kubectl’s own words when the cluster cannot be reached', async () => {
+    const r = await doctor(['--stack', STACK, '--outputs', outputsFile, '--kubeconfig', path.join(dir, 'no-such-kubeconfig')]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /cannot reach the cluster: kubectl proxy exited with code 1: .*no-such-kubeconfig/);
+  });
+
   it('exits 2 naming an unknown stack and the known ones', async () => {
     const r = await doctor(['--stack', 'staging', '--outputs', outputsFile]);
     assert.equal(r.code, 2);
