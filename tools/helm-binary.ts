@@ -25,11 +25,11 @@ export function toolsCacheDir(): string {
   return process.env.MESHSCOPE_TOOLS_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'meshscope');
 }
 
-function sha256Of(file: string): string {
+export function sha256Of(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-function readZipEntry(zipFile: string, entryName: string): Promise<Buffer> {
+export function readZipEntry(zipFile: string, entryName: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     yauzl.open(zipFile, { lazyEntries: true }, (err, zip) => {
       if (err || !zip) return reject(err ?? new Error(`cannot open ${zipFile}`));
