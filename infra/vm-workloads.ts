@@ -160,7 +160,8 @@ export class VmWorkloads extends pulumi.ComponentResource {
       serviceAccount: { email: account.email, scopes: vmAccessScopes },
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       // startup-script included: every key here is updated in place, so no edit recreates the VM.
-      metadata: boot.apply((b) => ({ ...b.metadata, 'enable-oslogin': 'TRUE', 'block-project-ssh-keys': 'TRUE' })),
+      // Guest attributes on: the agent writes the VM's status there for `npm run doctor` (meshscope/status).
+      metadata: boot.apply((b) => ({ ...b.metadata, 'enable-oslogin': 'TRUE', 'block-project-ssh-keys': 'TRUE', 'enable-guest-attributes': 'TRUE' })),
       labels: { ...args.labels, workload: w.name },
       allowStoppingForUpdate: true,
     }, { ...child, dependsOn: [binding, ksa, group] });

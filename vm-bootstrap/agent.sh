@@ -70,12 +70,47 @@ newer_agent() {
   mv -f "$INSTALLED.meshscope-new" "$INSTALLED"
 }
 
+# run_bootstrap: one bootstrap run; its log also kept in $WORK/bootstrap.err for the status report.
 run_bootstrap() {
+  : >"$WORK/bootstrap.err"
   if ! attribute meshscope-bootstrap "$WORK/bootstrap.sh"; then
     log "instance metadata attribute meshscope-bootstrap is missing or empty"
+    echo "meshscope-bootstrap: ERROR: instance metadata attribute meshscope-bootstrap is missing or empty" >"$WORK/bootstrap.err"
     return 1
   fi
-  bash "$WORK/bootstrap.sh"
+  local code=0
+  # The bootstrap logs to the journal itself (logger); its stderr is kept for the report, then passed on.
+  bash "$WORK/bootstrap.sh" 2>"$WORK/bootstrap.err" || code=$?
+  cat "$WORK/bootstrap.err" >&2
+  return "$code"
+}
+
+# report_status EXIT: this VM's state, as of the last bootstrap run (EXIT), written to its guest attributes
+# by status-report.sh (the meshscope-status-report attribute) for `npm run doctor`. Its inputs come from
+# the same attributes the bootstrap reads; a report that fails is logged and never stops the agent.
+report_status() {
+  local code=$1 phase="done" last_error="" als callees=() args=()
+  if ! attribute meshscope-status-report "$WORK/status-report.sh"; then
+    log "instance metadata attribute meshscope-status-report is missing; no status reported"
+    return 0
+  fi
+  if ((code != 0)); then
+    phase=failed
+    last_error="$(sed -n 's/^meshscope-bootstrap: ERROR: //p' "$WORK/bootstrap.err" 2>/dev/null | tail -n 1)"
+  fi
+  # The mesh config's envoyAccessLogService.address: the receiver's internal load balancer.
+  als="$(jq -r '."meshscope-mesh-config" // ""' "$WORK/attrs.json" \
+    | awk '/^ *envoyAccessLogService:/ { als = 1; next } als && /^ *address:/ { print $2; exit }')"
+  # Every *_ADDR of the workload's env: the callees whose clusters the sidecar must have.
+  mapfile -t callees < <(jq -r '."meshscope-workload-env" // ""' "$WORK/attrs.json" | sed -n 's/^[A-Z0-9_]*_ADDR=//p')
+  args=(--workload "$(jq -r '."meshscope-workload"' "$WORK/attrs.json")"
+    --istiod-host "$(jq -r '."meshscope-istiod-host"' "$WORK/attrs.json")"
+    --east-west-ip "$(jq -r '."meshscope-east-west-gateway-ip"' "$WORK/attrs.json")"
+    --als-address "$als" --phase "$phase" --exit-code "$code")
+  [[ -n $last_error ]] && args+=(--last-error "$last_error")
+  local callee
+  for callee in "${callees[@]}"; do args+=(--callee "$callee"); done
+  bash "$WORK/status-report.sh" "${args[@]}" || log "status report failed (exit $?); the next wake-up tries again"
 }
 
 delay=$BACKOFF_FIRST
@@ -83,6 +118,8 @@ last_etag=
 converged=
 waits=0
 runs=0
+# The last run's exit status, reported again at every wake-up (at least every WAIT_SECONDS) so the report stays fresh.
+last_code=
 while :; do
   if ! read_attributes "$last_etag"; then
     log "cannot read the instance attributes from $METADATA_URL; retrying in ${delay}s"
@@ -95,13 +132,17 @@ while :; do
   digest="$(mesh_digest)"
   if [[ $digest == "$converged" ]] && ((waits < RECHECK_WAITS)); then
     last_etag=$ETAG
+    report_status "${last_code:-0}"
     continue
   fi
   if newer_agent; then
     log "installed a new agent from meshscope-agent; exiting so systemd starts it"
     exit 0
   fi
-  if run_bootstrap; then
+  last_code=0
+  run_bootstrap || last_code=$?
+  report_status "$last_code"
+  if ((last_code == 0)); then
     converged=$digest
     last_etag=$ETAG
     delay=$BACKOFF_FIRST

@@ -10,6 +10,8 @@ export const startupScriptKey = "startup-script";
 export const scriptKeys = {
     agent: "meshscope-agent",
     bootstrap: "meshscope-bootstrap",
+    /** status-report.sh, which the agent runs after every bootstrap run and wake-up (for `npm run doctor`). */
+    statusReport: "meshscope-status-report",
 } as const;
 
 export const metadataKeys = {

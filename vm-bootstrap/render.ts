@@ -76,7 +76,9 @@ export interface VmBootstrap {
 
 const istiodPort = 15012;
 const script = (name: string) => readFileSync(join(__dirname, name), "utf8");
-const scripts = { launcher: script("launcher.sh"), agent: script("agent.sh"), bootstrap: script("bootstrap.sh") };
+const scripts = {
+    launcher: script("launcher.sh"), agent: script("agent.sh"), bootstrap: script("bootstrap.sh"), statusReport: script("status-report.sh"),
+};
 
 export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
     const { workload, versions, cluster } = input;
@@ -128,6 +130,7 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         [startupScriptKey]: scripts.launcher,
         [scriptKeys.agent]: scripts.agent,
         [scriptKeys.bootstrap]: scripts.bootstrap,
+        [scriptKeys.statusReport]: scripts.statusReport,
         ...inputs,
     };
     return { startupScript: scripts.launcher, metadata };

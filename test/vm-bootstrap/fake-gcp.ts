@@ -102,6 +102,8 @@ export class FakeGcp {
     grant: ClusterGrant = { namespace: "", serviceAccount: "" };
     /** Every Google access token the metadata server handed out, in order. */
     readonly accessTokens: string[] = [];
+    /** Guest attributes the VM wrote, in order (namespace, key, value). */
+    readonly guestAttributes: { namespace: string; key: string; value: string }[] = [];
     /** Every istio-token the API minted, in order. */
     readonly minted: string[] = [];
     /** How many API calls one access token is good for: a token handed out with minutes left outlives few retries. */
@@ -144,6 +146,7 @@ export class FakeGcp {
     reset(): void {
         this.requests.length = 0;
         this.accessTokens.length = 0;
+        this.guestAttributes.length = 0;
         this.minted.length = 0;
         this.uses.clear();
         this.kubeCalls = 0;
@@ -204,6 +207,12 @@ export class FakeGcp {
         if (attribute !== null) {
             const value = this.attributes[attribute[1]];
             return value === undefined ? send(response, 404, "not found", "text/plain") : send(response, 200, value, "application/text");
+        }
+        // Guest attributes: the VM writes them with PUT (GCE docs, "Set guest attributes from within a VM").
+        const guest = /^instance\/guest-attributes\/([^/]+)\/([^/?]+)$/.exec(path);
+        if (guest !== null && request.method === "PUT") {
+            this.guestAttributes.push({ namespace: guest[1], key: guest[2], value: request.body });
+            return send(response, 200, "", "text/plain");
         }
         if (path === "instance/service-accounts/default/token") {
             const token = `ya29.meshscope-test-access-token-${this.accessTokens.length + 1}`;

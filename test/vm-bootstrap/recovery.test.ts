@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
+import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE } from "../../doctor/vm-status";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, makePki, serviceAccountJwt, TestPki } from "./fake-gcp";
 import { namespace, vmInput } from "./inputs";
@@ -107,6 +108,41 @@ describe("a VM through failures and changes", function () {
 
         it("ends with the sidecar and the workload running", () => {
             assert.deepEqual(sandbox.active(), ["istio.service", "meshscope-agent.service", unit]);
+        });
+
+        it("reports every run to the guest attributes, the failed ones with the bootstrap's error, in the doctor's schema", () => {
+            const reports = gcp.guestAttributes.filter((a) => a.namespace === VM_STATUS_NAMESPACE && a.key === VM_STATUS_KEY)
+                .map((a) => parseVmStatus(a.value, "the agent's report"));
+            assert.deepEqual(reports.map((r) => [r.bootstrap.phase, r.bootstrap.exitCode]), [["failed", 1], ["failed", 1], ["failed", 1], ["done", 0]]);
+            assert.match(reports[0].bootstrap.lastError ?? "", /Kubernetes API .* HTTP 403/);
+            assert.equal(reports[3].bootstrap.lastError, null);
+            assert.equal(reports[3].workload, name);
+        });
+
+        it("reports istiod's host and the east-west gateway IP from the attributes, and the ALS address of the mesh config", () => {
+            const report = parseVmStatus(gcp.guestAttributes.at(-1)!.value, "the agent's report");
+            assert.deepEqual([report.istiod.host, report.istiod.expectedIp], ["istiod.istio-system.svc", "10.128.0.20"]);
+            assert.equal(report.als.address, "10.128.0.30:11800");
+            assert.deepEqual(report.units.map((u) => u.name), ["istio.service", unit]);
+        });
+    });
+
+    describe("checkoutservice's status report", () => {
+        it("checks DNS and the sidecar's cluster for every callee of its env", async () => {
+            const checkout = renderVmBootstrap(vmInput("checkoutservice", { endpoint: gcp.kubeEndpoint, caCertPem: pki.clusterCaPem }));
+            gcp.attributes = { ...checkout.metadata };
+            gcp.grant = { namespace, serviceAccount: "checkoutservice" };
+            const launched = await sandbox.run(checkout.metadata["startup-script"], gcp.metadataUrl);
+            assert.equal(launched.code, 0, launched.stderr);
+            const result = await sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), gcp.metadataUrl, { MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            assert.equal(result.code, 0, result.stderr);
+            const report = parseVmStatus(gcp.guestAttributes.at(-1)!.value, "the agent's report");
+            const callees = checkout.metadata["meshscope-workload-env"].split("\n").filter((l) => /_ADDR=/.test(l)).map((l) => l.split("=")[1].split(":")[0]);
+            assert.equal(callees.length, 6);
+            assert.deepEqual(report.dns.map((d) => d.host).sort(), [...callees].sort());
+            // No sidecar runs in the sandbox: its admin is unreachable and no cluster is present, which the doctor reports.
+            assert.equal(report.sidecar.adminReachable, false);
+            assert.equal(report.sidecar.clusters.length, 6);
         });
     });
 

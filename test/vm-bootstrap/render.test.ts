@@ -69,7 +69,7 @@ describe("renderVmBootstrap", () => {
     it("emits exactly the meshscope-* inputs bootstrap.sh requires besides the scripts, none empty", () => {
         const required = /readonly REQUIRED_ATTRS=\(([^)]*)\)/.exec(script("bootstrap.sh"))?.[1].trim().split(/\s+/) ?? [];
         const metadata = renderVmBootstrap(checkout()).metadata;
-        const inputs = Object.keys(metadata).filter((key) => !["startup-script", "meshscope-agent", "meshscope-bootstrap"].includes(key));
+        const inputs = Object.keys(metadata).filter((key) => !["startup-script", "meshscope-agent", "meshscope-bootstrap", "meshscope-status-report"].includes(key));
         assert.deepEqual(inputs.sort(), required.map((name) => metadataPrefix + name).sort());
         for (const [key, value] of Object.entries(metadata)) assert.notEqual(value.trim(), "", key);
     });

@@ -37,6 +37,8 @@ export class Sandbox {
             MESHSCOPE_ROOT: this.root,
             MESHSCOPE_METADATA_URL: metadataUrl,
             MESHSCOPE_KUBE_ATTEMPTS: "1",
+            // Nothing listens there: the status report finds no Envoy admin, as before the sidecar starts.
+            MESHSCOPE_ENVOY_ADMIN: "http://127.0.0.1:9",
             SHIM_LOG: callLog,
             SHIM_STATE: this.state,
             SHIM_REAL_CURL: realCurl,
