@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureKubectl } from '../tools/kubectl-binary';
+import { ensureKubectl } from '../tools/packaged-binaries';
 import { googleAccessToken } from './gcp-token';
 import { KubeApi } from './kube-api';
 import { formatLines, runChecks } from './run-checks';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { allCharts, ChartPin, ONLINE_BOUTIQUE_RELEASES } from '../infra/charts';
 import { LOCAL_CACHE } from './chart-cache';
-import { ensureHelm } from './helm-binary';
+import { ensureHelm } from './packaged-binaries';
 
 export interface FillStep {
   /** What the step leaves in the cache, relative to it. */

