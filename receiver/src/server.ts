@@ -7,7 +7,10 @@
 // `maxPauseMs`: a sink that stays full (OAP away) must not stall every sidecar's stream, and Envoy would
 // only drop on its side, out of our sight. So after that the receiver reads on and the sink drops what
 // does not fit, counted by reason (queue_full), until it has drained once; then it may pause again.
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { splitHostPort } from './config';
+import { ConnectionAges } from './connection-ages';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
 import type { MeshMetric } from './mesh-metric';
@@ -33,6 +36,10 @@ export interface AlsServerLimits {
   keepaliveTimeoutMs: number;
   /** Longest the streams stay paused for a full sink before reading on and letting the sink drop. */
   maxPauseMs: number;
+  /** grpc-js GOAWAYs a connection this old (±10 %); then the receiver ends its streams. 0: never. */
+  maxConnectionAgeMs: number;
+  /** After its GOAWAY a connection may carry its streams this long before grpc-js closes it. */
+  maxConnectionAgeGraceMs: number;
 }
 
 export const DEFAULT_LIMITS: AlsServerLimits = {
@@ -41,6 +48,8 @@ export const DEFAULT_LIMITS: AlsServerLimits = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxPauseMs: 1000,
+  maxConnectionAgeMs: 0,
+  maxConnectionAgeGraceMs: 0,
 };
 
 export interface AlsServerOptions {
@@ -68,8 +77,11 @@ class StreamState {
   analyzed = 0;
   produced = 0;
   done = false;
+  /** Its connection has aged: end the stream after the next message (a message boundary). */
+  handoff = false;
   constructor(
     readonly seq: number,
+    readonly peer: string,
     readonly call: AlsCall,
     readonly callback: grpc.sendUnaryData<Record<string, never>>,
   ) {}
@@ -91,14 +103,41 @@ export class AlsServer {
   /** A pause timed out: read on (the sink drops and counts) until the sink has drained once. */
   private shedding = false;
   private pauseTimer: NodeJS.Timeout | undefined;
+  /** Accepts the TCP connections itself (so it knows each one's age) and hands them to grpc-js. */
+  private readonly tcp: net.Server;
+  private readonly connections: ConnectionAges;
 
   constructor(private readonly opts: AlsServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.logger = opts.logger ?? silentLogger;
+    const age = this.limits.maxConnectionAgeMs;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': this.limits.maxReceiveMessageBytes,
       'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+      ...(age > 0 ? {
+        'grpc.max_connection_age_ms': age,
+        'grpc.max_connection_age_grace_ms': this.limits.maxConnectionAgeGraceMs,
+      } : {}),
+    });
+    const { metrics } = opts;
+    this.connections = new ConnectionAges(age, {
+      opened: () => {
+        metrics.connectionsAccepted.inc();
+        metrics.connectionsOpen.set(this.connections.size);
+      },
+      aged: (peer) => {
+        metrics.connectionsAged.inc();
+        let n = 0;
+        for (const s of this.streams) if (s.peer === peer) { s.handoff = true; n++; }
+        this.logger.debug('connection aged; its streams end at their next message', { peer, streams: n });
+      },
+      closed: () => metrics.connectionsOpen.set(this.connections.size),
+    });
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.tcp = net.createServer((socket) => {
+      this.connections.track(socket);
+      injector.injectConnection(socket);
     });
     opts.sink.backpressure?.onRelease(() => {
       this.shedding = false;
@@ -112,11 +151,14 @@ export class AlsServer {
 
   /** Binds (port 0 picks a free one) and resolves with the bound port. */
   listen(address: string): Promise<number> {
+    const { host, port } = splitHostPort(address);
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-        if (err) return reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+      const failed = (err: Error) => reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+      this.tcp.once('error', failed);
+      this.tcp.listen({ host, port }, () => {
+        this.tcp.off('error', failed);
         this.listening = true;
-        resolve(port);
+        resolve((this.tcp.address() as net.AddressInfo).port);
       });
     });
   }
@@ -136,6 +178,8 @@ export class AlsServer {
   async shutdown(graceMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.tcp.close();
+    this.connections.clear();
     this.resumeReading();
     for (const s of [...this.streams]) {
       this.fail(s, grpc.status.UNAVAILABLE, 'the receiver is shutting down; reconnect');
@@ -167,7 +211,10 @@ export class AlsServer {
       });
       return;
     }
-    const s = new StreamState(this.nextSeq++, call, callback);
+    const peer = call.getPeer();
+    const s = new StreamState(this.nextSeq++, peer, call, callback);
+    // Opened on a connection already past its age (a client that ignored the GOAWAY): moves on at once.
+    s.handoff = this.connections.isAged(peer);
     this.streams.add(s);
     metrics.activeStreams.set(this.streams.size);
     if (this.paused) metrics.streamsPaused.set(this.streams.size);
@@ -222,6 +269,7 @@ export class AlsServer {
       else this.logger.warn('the first message of a stream has no identifier.node; its entries are analysed with an unnamed node', { stream: s.seq });
     }
     this.analyze(s, msg);
+    if (s.handoff) this.handOff(s);
   }
 
   /** All entries of one message → one batch offered to the sink. */
@@ -257,6 +305,17 @@ export class AlsServer {
       sink.offer(out);
       if (sink.backpressure?.engaged) this.pauseReading();
     }
+  }
+
+  /**
+   * Ends a stream of an aged connection right after one of its messages was taken: Envoy flushes its ALS
+   * buffer every second (or each 16 KiB), so this is when its next message is furthest away. Envoy then
+   * opens its next stream on a new connection, the GOAWAY having drained the old one.
+   */
+  private handOff(s: StreamState): void {
+    this.opts.metrics.streamsRebalanced.inc();
+    this.logger.debug('stream handed off: its connection aged', { stream: s.seq, node: s.nodeId, peer: s.peer });
+    this.finish(s, grpc.status.OK);
   }
 
   private fail(s: StreamState, code: grpc.status, details: string): void {
