@@ -42,6 +42,12 @@ export interface AlsServerLimits {
   maxConnectionAgeGraceMs: number;
 }
 
+/**
+ * How long a stream of an aged connection must go without a message before the receiver ends it: half
+ * its usual gap between messages, within [min, max]; `unknown` before it has sent two.
+ */
+export const HANDOFF_QUIET_MS = { min: 100, max: 1000, unknown: 100 };
+
 export const DEFAULT_LIMITS: AlsServerLimits = {
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   maxStreams: 2000,
@@ -77,8 +83,16 @@ class StreamState {
   analyzed = 0;
   produced = 0;
   done = false;
-  /** Its connection has aged: end the stream after the next message (a message boundary). */
+  /** Its connection has aged: the stream ends once it has been quiet (see AlsServer.handOffWhenQuiet). */
   handoff = false;
+  /** Messages taken so far (tells the quiet check whether one came in meanwhile). */
+  messages = 0;
+  lastMessageAt = 0;
+  /** Smoothed time between this stream's messages (Envoy: its flush interval), 0 until known. */
+  gapMs = 0;
+  quietTimer: NodeJS.Timeout | undefined;
+  /** Past this time the stream ends right after its next message, quiet or not. */
+  handoffDeadline = 0;
   constructor(
     readonly seq: number,
     readonly peer: string,
@@ -129,7 +143,7 @@ export class AlsServer {
       aged: (peer) => {
         metrics.connectionsAged.inc();
         let n = 0;
-        for (const s of this.streams) if (s.peer === peer) { s.handoff = true; n++; }
+        for (const s of this.streams) if (s.peer === peer) { this.startHandoff(s); n++; }
         this.logger.debug('connection aged; its streams end at their next message', { peer, streams: n });
       },
       closed: () => metrics.connectionsOpen.set(this.connections.size),
@@ -214,7 +228,7 @@ export class AlsServer {
     const peer = call.getPeer();
     const s = new StreamState(this.nextSeq++, peer, call, callback);
     // Opened on a connection already past its age (a client that ignored the GOAWAY): moves on at once.
-    s.handoff = this.connections.isAged(peer);
+    if (this.connections.isAged(peer)) this.startHandoff(s);
     this.streams.add(s);
     metrics.activeStreams.set(this.streams.size);
     if (this.paused) metrics.streamsPaused.set(this.streams.size);
@@ -268,8 +282,15 @@ export class AlsServer {
       if (node) this.logger.debug('stream identified', { stream: s.seq, node: s.nodeId });
       else this.logger.warn('the first message of a stream has no identifier.node; its entries are analysed with an unnamed node', { stream: s.seq });
     }
+    s.messages++;
+    const now = Date.now();
+    if (s.lastMessageAt > 0) s.gapMs = s.gapMs === 0 ? now - s.lastMessageAt : 0.8 * s.gapMs + 0.2 * (now - s.lastMessageAt);
+    s.lastMessageAt = now;
     this.analyze(s, msg);
-    if (s.handoff) this.handOff(s);
+    if (s.handoff) {
+      if (Date.now() >= s.handoffDeadline) this.handOff(s);
+      else this.handOffWhenQuiet(s);
+    }
   }
 
   /** All entries of one message → one batch offered to the sink. */
@@ -307,11 +328,32 @@ export class AlsServer {
     }
   }
 
+  private startHandoff(s: StreamState): void {
+    if (s.handoff) return;
+    s.handoff = true;
+    // Half the grace for a quiet moment; after that, right after a message (grpc-js ends the connection at the grace).
+    s.handoffDeadline = Date.now() + this.limits.maxConnectionAgeGraceMs / 2;
+    this.handOffWhenQuiet(s);
+  }
+
   /**
-   * Ends a stream of an aged connection right after one of its messages was taken: Envoy flushes its ALS
-   * buffer every second (or each 16 KiB), so this is when its next message is furthest away. Envoy then
-   * opens its next stream on a new connection, the GOAWAY having drained the old one.
+   * Ends a stream of an aged connection once it has gone half its usual gap between messages without
+   * one. grpc-js discards what arrives on a stream after its status is sent, so the end must come when
+   * nothing is on the way: Envoy flushes its ALS buffer every second (or each 16 KiB), so half-way
+   * between two flushes is the moment furthest from both. The check runs after an I/O turn
+   * (setImmediate), so a message already in the socket (the process was busy) is read first and restarts
+   * the wait. Envoy then opens its next stream on a new connection, the GOAWAY having drained the old one.
    */
+  private handOffWhenQuiet(s: StreamState): void {
+    clearTimeout(s.quietTimer);
+    const seen = s.messages;
+    const quietMs = s.gapMs > 0 ? Math.min(Math.max(s.gapMs / 2, HANDOFF_QUIET_MS.min), HANDOFF_QUIET_MS.max) : HANDOFF_QUIET_MS.unknown;
+    s.quietTimer = setTimeout(() => setImmediate(() => {
+      if (!s.done && s.messages === seen) this.handOff(s);
+    }), quietMs);
+    s.quietTimer.unref();
+  }
+
   private handOff(s: StreamState): void {
     this.opts.metrics.streamsRebalanced.inc();
     this.logger.debug('stream handed off: its connection aged', { stream: s.seq, node: s.nodeId, peer: s.peer });
@@ -328,6 +370,7 @@ export class AlsServer {
   private finish(s: StreamState, code: grpc.status, details?: string): void {
     if (s.done) return;
     s.done = true;
+    clearTimeout(s.quietTimer);
     if (code === grpc.status.OK) s.callback(null, {});
     this.streams.delete(s);
     const { metrics } = this.opts;
