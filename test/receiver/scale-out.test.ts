@@ -4,13 +4,12 @@
 // start while traffic flows. Every entry carries its own id (its path), so what the receivers wrote
 // (jsonl sink) can be counted id by id.
 import { strict as assert } from 'node:assert';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { SidecarStreams } from '../../receiver/src/replay/sidecar-streams';
 import type { LoggedEntry, Sidecar } from '../../receiver/src/replay/traffic';
 import { nodeOf, pod } from '../fixtures/mesh-fixtures';
 import { scrape, taggedEntries } from './faults/fault-harness';
-import { AlsStream, alsClient, waitFor } from './harness';
+import { AlsStream, alsClient, sharedFreePort, waitFor } from './harness';
 import { NodeChild } from './node-child';
 
 const MAIN = path.join(__dirname, '..', '..', 'receiver', 'dist', 'main.js');
@@ -19,22 +18,6 @@ const SIDECARS = 9;
 const ENTRIES_PER_FLUSH = 5;
 /** Envoy flushes every second; shorter here, still far longer than a loopback round trip and a busy event loop. */
 const FLUSH_MS = 300;
-
-/** A port free on every host of HOSTS. */
-async function sharedFreePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer().once('error', reject).listen(0, HOSTS[0], () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const free = await Promise.all(HOSTS.slice(1).map((host) => new Promise<boolean>((resolve) => {
-      const srv = net.createServer().once('error', () => resolve(false)).listen(port, host, () => srv.close(() => resolve(true)));
-    })));
-    if (free.every(Boolean)) return port;
-  }
-}
 
 class ReceiverProcess {
   readonly child: NodeChild;
@@ -76,7 +59,7 @@ describe('receiver scale-out: replicas added while sidecars stream', function ()
   let exits: (number | null)[] = [];
 
   before(async () => {
-    const port = await sharedFreePort();
+    const port = await sharedFreePort(HOSTS);
     const flags = ['--max-connection-age-ms', '1500', '--max-connection-age-grace-ms', '1000', '--log-level', 'info'];
     receivers.push(new ReceiverProcess(HOSTS[0]!, port, flags));
     await receivers[0]!.adminPort();
