@@ -95,10 +95,10 @@ export const SETTINGS: readonly Setting[] = [
   // 5 min costs nothing measurable, and a replica the HPA adds gets its share within age + grace (~6.5 min).
   { key: 'maxConnectionAgeMs', flag: 'max-connection-age-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_MS', kind: INT(0, 86_400_000),
     default: '300000', help: 'ALS connections older than this (±10 %) get a GOAWAY and their streams are ended at a message boundary, so sidecars reconnect and spread over the replicas; 0: never' },
-  // 90 s: must outlast the +10 % jitter of the GOAWAY (0.2 × age = 60 s) plus a sidecar's flush interval.
+  // 90 s: must outlast the ±10 % jitter of the GOAWAY (0.2 × age = 60 s) plus a sidecar's flush interval (1 s).
   { key: 'maxConnectionAgeGraceMs', flag: 'max-connection-age-grace-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS',
     kind: INT(0, 86_400_000), default: '90000',
-    help: 'after the GOAWAY, how long a connection may carry its streams before it is closed; at least a fifth of the age' },
+    help: 'after the GOAWAY, how long a connection may carry its streams before it is closed; at least a fifth of the age plus 1000' },
   { key: 'oapReresolveMs', flag: 'oap-reresolve-ms', env: 'RECEIVER_OAP_RERESOLVE_MS', kind: INT(1000, 3_600_000),
     default: '30000', help: 'how often a dns:/// OAP target is resolved again, so OAP pods added later take calls too' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
@@ -136,10 +136,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   if (result.sink === 'oap' && !result.oapAddress) {
     throw new ConfigError('--sink oap needs the OAP address: set --oap-address or RECEIVER_OAP_ADDRESS (host:port, e.g. skywalking-oap.skywalking:11800)');
   }
-  // The receiver ends an aged connection's streams once the latest jittered GOAWAY (1.1 × age) has gone;
-  // that must come before grpc-js closes the connection (0.9 × age + grace at the earliest).
-  if (result.maxConnectionAgeMs > 0 && result.maxConnectionAgeGraceMs * 5 < result.maxConnectionAgeMs) {
-    throw new ConfigError(`--max-connection-age-grace-ms ${result.maxConnectionAgeGraceMs} is too short for --max-connection-age-ms ${result.maxConnectionAgeMs}; allowed: at least a fifth of the age (${Math.ceil(result.maxConnectionAgeMs / 5)})`);
+  // The receiver ends an aged connection's streams from 1.1 × age on (the latest jittered GOAWAY), between
+  // two of their messages (up to HANDOFF_QUIET_MS.max apart); grpc-js closes the connection at 0.9 × age +
+  // grace at the earliest. So the grace must cover a fifth of the age plus that second.
+  if (result.maxConnectionAgeMs > 0 && result.maxConnectionAgeGraceMs < minGraceMs(result.maxConnectionAgeMs)) {
+    throw new ConfigError(`--max-connection-age-grace-ms ${result.maxConnectionAgeGraceMs} is too short for --max-connection-age-ms ${result.maxConnectionAgeMs}; allowed: at least a fifth of the age plus ${HANDOFF_QUIET_MAX_MS} ms (${minGraceMs(result.maxConnectionAgeMs)})`);
   }
   return { help: false, config: result };
 }
@@ -171,6 +172,14 @@ function validate(s: Setting, raw: string, origin: string): string | number {
 function isHostPort(value: string): boolean {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(value);
   return m !== null && Number(m[2]) <= 65535;
+}
+
+/** Longest a stream of an aged connection waits for a quiet moment (server.ts HANDOFF_QUIET_MS.max). */
+export const HANDOFF_QUIET_MAX_MS = 1000;
+
+/** The shortest grace an age allows (see parseConfig). */
+export function minGraceMs(maxConnectionAgeMs: number): number {
+  return Math.ceil(maxConnectionAgeMs / 5) + HANDOFF_QUIET_MAX_MS;
 }
 
 /** The gRPC target forms the OAP sink accepts (grpc-js naming: dns:[//authority/]host:port, ipv4:list). */

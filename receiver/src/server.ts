@@ -9,7 +9,7 @@
 // does not fit, counted by reason (queue_full), until it has drained once; then it may pause again.
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { splitHostPort } from './config';
+import { HANDOFF_QUIET_MAX_MS, splitHostPort } from './config';
 import { ConnectionAges } from './connection-ages';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
@@ -46,7 +46,7 @@ export interface AlsServerLimits {
  * How long a stream of an aged connection must go without a message before the receiver ends it: half
  * its usual gap between messages, within [min, max]; `unknown` before it has sent two.
  */
-export const HANDOFF_QUIET_MS = { min: 100, max: 1000, unknown: 100 };
+export const HANDOFF_QUIET_MS = { min: 100, max: HANDOFF_QUIET_MAX_MS, unknown: 100 };
 
 export const DEFAULT_LIMITS: AlsServerLimits = {
   maxReceiveMessageBytes: 4 * 1024 * 1024,
@@ -331,8 +331,10 @@ export class AlsServer {
   private startHandoff(s: StreamState): void {
     if (s.handoff) return;
     s.handoff = true;
-    // Half the grace for a quiet moment; after that, right after a message (grpc-js ends the connection at the grace).
-    s.handoffDeadline = Date.now() + this.limits.maxConnectionAgeGraceMs / 2;
+    // grpc-js may close the connection (grace − 0.2 × age) from now: half of that for a quiet moment,
+    // then the stream ends right after its next message.
+    const { maxConnectionAgeMs: age, maxConnectionAgeGraceMs: grace } = this.limits;
+    s.handoffDeadline = Date.now() + Math.max(0, grace - age / 5) / 2;
     this.handOffWhenQuiet(s);
   }
 

@@ -119,9 +119,10 @@ describe('receiver config', () => {
     assert.deepEqual([c.maxConnectionAgeMs, c.maxConnectionAgeGraceMs], [60_000, 15_000]);
   });
 
-  it('rejects a grace shorter than a fifth of the age, naming both and the least allowed grace', () => {
-    assert.throws(() => config(['--max-connection-age-ms', '60000', '--max-connection-age-grace-ms', '11999']),
-      (e: unknown) => e instanceof ConfigError && /--max-connection-age-grace-ms 11999/.test(e.message) && /at least a fifth of the age \(12000\)/.test(e.message));
+  it('rejects a grace shorter than a fifth of the age plus a second, naming both and the least allowed grace', () => {
+    assert.throws(() => config(['--max-connection-age-ms', '60000', '--max-connection-age-grace-ms', '12999']),
+      (e: unknown) => e instanceof ConfigError && /--max-connection-age-grace-ms 12999/.test(e.message) && /at least a fifth of the age plus 1000 ms \(13000\)/.test(e.message));
+    assert.equal(config(['--max-connection-age-ms', '60000', '--max-connection-age-grace-ms', '13000']).maxConnectionAgeGraceMs, 13_000);
   });
 
   it('takes any grace when connections never age (age 0)', () => {

@@ -9,7 +9,7 @@ import { FRONTEND, taggedEntries } from './faults/fault-harness';
 import { AlsStream, alsClient, startReceiver, waitFor } from './harness';
 
 const AGE_MS = 600;
-const GRACE_MS = 1000;
+const GRACE_MS = 1200;
 
 describe('receiver: maximum ALS connection age', function () {
   this.timeout(20_000);

@@ -60,7 +60,7 @@ describe('receiver scale-out: replicas added while sidecars stream', function ()
 
   before(async () => {
     const port = await sharedFreePort(HOSTS);
-    const flags = ['--max-connection-age-ms', '1500', '--max-connection-age-grace-ms', '1000', '--log-level', 'info'];
+    const flags = ['--max-connection-age-ms', '1500', '--max-connection-age-grace-ms', '1500', '--log-level', 'info'];
     receivers.push(new ReceiverProcess(HOSTS[0]!, port, flags));
     await receivers[0]!.adminPort();
     streams = new SidecarStreams(`ipv4:${HOSTS.map((h) => `${h}:${port}`).join(',')}`, 500, {
