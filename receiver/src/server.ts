@@ -349,10 +349,18 @@ export class AlsServer {
   private handOffWhenQuiet(s: StreamState): void {
     clearTimeout(s.quietTimer);
     const seen = s.messages;
-    const quietMs = s.gapMs > 0 ? Math.min(Math.max(s.gapMs / 2, HANDOFF_QUIET_MS.min), HANDOFF_QUIET_MS.max) : HANDOFF_QUIET_MS.unknown;
+    const now = Date.now();
+    let due = now + HANDOFF_QUIET_MS.unknown;
+    if (s.gapMs > 0) {
+      // Half-way after the last message; if that has passed (the connection aged late in a gap), the
+      // same point of a later gap, should the next message not come.
+      const quietMs = Math.min(Math.max(s.gapMs / 2, HANDOFF_QUIET_MS.min), HANDOFF_QUIET_MS.max);
+      due = s.lastMessageAt + quietMs;
+      if (due < now) due += Math.ceil((now - due) / s.gapMs) * s.gapMs;
+    }
     s.quietTimer = setTimeout(() => setImmediate(() => {
       if (!s.done && s.messages === seen) this.handOff(s);
-    }), quietMs);
+    }), due - now);
     s.quietTimer.unref();
   }
 
