@@ -7,6 +7,8 @@
 // `maxPauseMs`: a sink that stays full (OAP away) must not stall every sidecar's stream, and Envoy would
 // only drop on its side, out of our sight. So after that the receiver reads on and the sink drops what
 // does not fit, counted by reason (queue_full), until it has drained once; then it may pause again.
+// Scale-out: connections age (grpc-js GOAWAY), and the receiver then ends their streams between two
+// messages so the sidecars reopen them on new connections, possibly to other replicas (README "Scale-out").
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HANDOFF_QUIET_MAX_MS, splitHostPort } from './config';
@@ -144,7 +146,7 @@ export class AlsServer {
         metrics.connectionsAged.inc();
         let n = 0;
         for (const s of this.streams) if (s.peer === peer) { this.startHandoff(s); n++; }
-        this.logger.debug('connection aged; its streams end at their next message', { peer, streams: n });
+        this.logger.debug('connection aged; its streams end in their next quiet moment', { peer, streams: n });
       },
       closed: () => metrics.connectionsOpen.set(this.connections.size),
     });
@@ -359,7 +361,10 @@ export class AlsServer {
       if (due < now) due += Math.ceil((now - due) / s.gapMs) * s.gapMs;
     }
     s.quietTimer = setTimeout(() => setImmediate(() => {
-      if (!s.done && s.messages === seen) this.handOff(s);
+      if (s.done || s.messages !== seen) return;
+      // Paused for backpressure, the stream may hold unread messages that ending it would discard.
+      if (this.paused) this.handOffWhenQuiet(s);
+      else this.handOff(s);
     }), due - now);
     s.quietTimer.unref();
   }
