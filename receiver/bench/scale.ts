@@ -1,7 +1,7 @@
 // `npm run bench -- --scale`: does scale-out spread the load? Two setups on loopback, each sampled every second.
 //   (1) ALS: built receivers (memory sink) on 127.0.0.2, .3, .4, one port, behind one client-side view of
-//       them (an ipv4: target with round_robin), fed by the demo's replayer: one stream per Online Boutique
-//       sidecar, reopened whenever it ends, as Envoy's ALS client does. One receiver first, a second after
+//       them (an ipv4: target with round_robin, one channel per sidecar), fed by the demo's replayer: one
+//       stream per Online Boutique sidecar, reopened whenever it ends, as Envoy's ALS client does. One receiver first, a second after
 //       --step-s, a third after another; their connections age after --age-ms (grace --grace-ms).
 //   (2) OAP: one built receiver (oap sink) whose target lists two OAP peers (127.0.0.2, .3), fed by the
 //       same replayer; the second peer comes up after --step-s.
@@ -20,6 +20,18 @@ const MAIN = path.join(REPO, 'receiver', 'dist', 'main.js');
 const BENCHMARKS_MD = path.join(REPO, 'BENCHMARKS.md');
 const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+/** Each sidecar's channel lists the replicas in an order of its own (seeded), so round_robin starts at a different one per sidecar. */
+function shuffledList(addresses: string[], seed: string): string[] {
+  let h = 2166136261;
+  for (const c of seed) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  const out = [...addresses];
+  for (let i = out.length - 1; i > 0; i--) {
+    h = Math.imul(h ^ (h >>> 15), 2246822507) >>> 0;
+    const j = h % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
 
 function flags() {
   const { values } = parseArgs({
@@ -29,6 +41,7 @@ function flags() {
       'step-s': { type: 'string', default: '40' }, 'tail-s': { type: 'string', default: '60' },
       'oap-step-s': { type: 'string', default: '20' }, rate: { type: 'string', default: '100' },
       parts: { type: 'string', default: 'als,oap' }, 'no-write': { type: 'boolean', default: false },
+
     },
     strict: true,
   });
@@ -152,6 +165,9 @@ async function alsPart(s: Settings): Promise<string> {
     target: `ipv4:${HOSTS.map((h) => `${h}:${port}`).join(',')}`, seed: 1, rate: s.rate,
     // A replica that comes up is tried again within a second (the default backoff grows to 120 s).
     channelOptions: { 'grpc.service_config': ROUND_ROBIN, 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 1000 },
+    // Each sidecar its own channel and connections, as each Envoy: connections (and so their ages) are per
+    // sidecar, and each round_robin starts at a replica of its own (grpc-js's starts at the list's first).
+    channelPerSidecar: (id) => `ipv4:${shuffledList(HOSTS.map((h) => `${h}:${port}`), id).join(',')}`,
   });
   const sidecars = replayer.traffic.sidecars.length;
   const t0 = Date.now();
@@ -220,7 +236,7 @@ function alsReport(s: Settings, r: {
     ...r.samples.filter((x) => x.t % 5 === 0).map((x) => `| ${x.t} | ${x.streams.join(' / ')} | ${x.rates.map(fmt).join(' / ')} |`)];
   const bound = (s.ageMs * 1.1 + s.graceMs) / 1000;
   return [
-    `Settings (ALS): ${r.sidecars} sidecars (one stream each), replay rate ${s.rate} user actions/s, receivers added at ${r.added.join(' s, ')} s, ` +
+    `Settings (ALS): ${r.sidecars} sidecars (one stream and one round_robin channel each, replicas listed in an order of its own), replay rate ${s.rate} user actions/s, receivers added at ${r.added.join(' s, ')} s, ` +
       `--max-connection-age-ms ${s.ageMs}, --max-connection-age-grace-ms ${s.graceMs} (age × 1.1 + grace = ${bound} s), memory sink`,
     '',
     ...lines,

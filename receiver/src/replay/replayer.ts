@@ -16,6 +16,8 @@ export interface ReplayOptions {
   flushIntervalMs?: number;
   /** Options of the sidecars' gRPC channel (e.g. a round_robin service config over several replicas). */
   channelOptions?: ChannelOptions;
+  /** A channel (and connections) per sidecar, as each Envoy has, rather than one shared by all; a function gives each sidecar's target. */
+  channelPerSidecar?: boolean | ((sidecarId: string) => string);
 }
 
 export interface ReplayStats extends StreamCounts {
@@ -42,7 +44,7 @@ export class Replayer {
   constructor(private readonly opts: ReplayOptions) {
     checkRate(opts.rate);
     this.traffic = new BoutiqueTraffic(opts.seed);
-    this.streams = new SidecarStreams(opts.target, undefined, opts.channelOptions);
+    this.streams = new SidecarStreams(opts.target, undefined, opts.channelOptions, opts.channelPerSidecar);
   }
 
   start(now = Date.now()): void {

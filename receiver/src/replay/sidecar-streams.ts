@@ -32,7 +32,8 @@ interface OpenStream {
 
 export class SidecarStreams {
   readonly counts: StreamCounts = { streamsOpened: 0, streamErrors: 0, streamsEndedByReceiver: 0, messages: 0, httpEntries: 0, tcpEntries: 0 };
-  private readonly client: grpc.Client;
+  /** One channel for all sidecars, or (channelPerSidecar) one each, as each Envoy has its own connections. */
+  private readonly clients = new Map<string, grpc.Client>();
   private readonly streams = new Map<string, OpenStream>();
   private readonly method = alsServiceDefinition().StreamAccessLogs!;
 
@@ -40,8 +41,23 @@ export class SidecarStreams {
    * `target`: the receiver's ALS address, host:port, or any gRPC target (e.g. ipv4:a:p,b:p with a
    * round_robin `channelOptions` service config: several replicas). `maxBatch`: entries per message at most.
    */
-  constructor(target: string, private readonly maxBatch = 500, channelOptions: grpc.ChannelOptions = {}) {
-    this.client = new grpc.Client(target, grpc.credentials.createInsecure(), channelOptions);
+  constructor(
+    private readonly target: string, private readonly maxBatch = 500,
+    private readonly channelOptions: grpc.ChannelOptions = {},
+    /** A channel per sidecar, and optionally a target of its own (e.g. the replicas in another order). */
+    private readonly channelPerSidecar: boolean | ((sidecarId: string) => string) = false,
+  ) {}
+
+  private clientFor(sidecarId: string): grpc.Client {
+    const key = this.channelPerSidecar ? sidecarId : '';
+    let client = this.clients.get(key);
+    if (!client) {
+      // A channel of its own needs its own subchannel pool too, or grpc-js would share the connections.
+      const options = this.channelPerSidecar ? { ...this.channelOptions, 'grpc.use_local_subchannel_pool': 1 } : this.channelOptions;
+      const target = typeof this.channelPerSidecar === 'function' ? this.channelPerSidecar(sidecarId) : this.target;
+      this.clients.set(key, (client = new grpc.Client(target, grpc.credentials.createInsecure(), options)));
+    }
+    return client;
   }
 
   /** Sends each sidecar's entries, in the order given, as that sidecar's next messages. */
@@ -72,14 +88,14 @@ export class SidecarStreams {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(done), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
-    this.client.close();
+    for (const c of this.clients.values()) c.close();
   }
 
   private write(sidecar: Sidecar, logs: Pick<StreamAccessLogsMessage, 'http_logs' | 'tcp_logs'>): void {
     let stream = this.streams.get(sidecar.id);
     let message: StreamAccessLogsMessage = logs;
     if (!stream || stream.failed) {
-      stream = this.open();
+      stream = this.open(this.clientFor(sidecar.id));
       this.streams.set(sidecar.id, stream);
       message = { identifier: { node: sidecar.node, log_name: 'envoy_accesslog_service' }, ...logs };
     }
@@ -87,12 +103,12 @@ export class SidecarStreams {
     this.counts.messages++;
   }
 
-  private open(): OpenStream {
+  private open(client: grpc.Client): OpenStream {
     this.counts.streamsOpened++;
     let settle!: () => void;
     const done = new Promise<void>((r) => (settle = r));
     const stream: OpenStream = { done, failed: false, closing: false } as OpenStream;
-    stream.call = this.client.makeClientStreamRequest(
+    stream.call = client.makeClientStreamRequest(
       this.method.path,
       this.method.requestSerialize as (m: StreamAccessLogsMessage) => Buffer,
       this.method.responseDeserialize as (b: Buffer) => unknown,
