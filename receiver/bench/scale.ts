@@ -1,7 +1,8 @@
 // `npm run bench -- --scale`: does scale-out spread the load? Two setups on loopback, each sampled every second.
 //   (1) ALS: built receivers (memory sink) on 127.0.0.2, .3, .4, one port, behind one client-side view of
-//       them (an ipv4: target with round_robin, one channel per sidecar), fed by the demo's replayer: one
-//       stream per Online Boutique sidecar, reopened whenever it ends, as Envoy's ALS client does. One receiver first, a second after
+//       them (an ipv4: target listing all three; each new stream on a new connection to a random one that
+//       is up), fed by the demo's replayer: one stream per Online Boutique sidecar, reopened whenever it
+//       ends, as Envoy's ALS client does. One receiver first, a second after
 //       --step-s, a third after another; their connections age after --age-ms (grace --grace-ms).
 //   (2) OAP: one built receiver (oap sink) whose target lists two OAP peers (127.0.0.2, .3), fed by the
 //       same replayer; the second peer comes up after --step-s.
@@ -19,8 +20,8 @@ const REPO = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(REPO, 'receiver', 'dist', 'main.js');
 const BENCHMARKS_MD = path.join(REPO, 'BENCHMARKS.md');
 const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
-const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
-/** Each sidecar's channel lists the replicas in an order of its own (seeded), so round_robin starts at a different one per sidecar. */
+const PICK_FIRST = JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] });
+/** The replicas in a seeded random order: pick_first then connects to a random one that is up. */
 function shuffledList(addresses: string[], seed: string): string[] {
   let h = 2166136261;
   for (const c of seed) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
@@ -164,10 +165,12 @@ async function alsPart(s: Settings): Promise<string> {
   const replayer = new Replayer({
     target: `ipv4:${HOSTS.map((h) => `${h}:${port}`).join(',')}`, seed: 1, rate: s.rate,
     // A replica that comes up is tried again within a second (the default backoff grows to 120 s).
-    channelOptions: { 'grpc.service_config': ROUND_ROBIN, 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 1000 },
-    // Each sidecar its own channel and connections, as each Envoy: connections (and so their ages) are per
-    // sidecar, and each round_robin starts at a replica of its own (grpc-js's starts at the list's first).
-    channelPerSidecar: (id) => `ipv4:${shuffledList(HOSTS.map((h) => `${h}:${port}`), id).join(',')}`,
+    channelOptions: { 'grpc.service_config': PICK_FIRST },
+    // A new connection for each stream a sidecar opens, to a random replica that is up, as kube-proxy (a
+    // ClusterIP) or the internal load balancer (VMs) place connections. Connections, and so their ages,
+    // are per sidecar. (grpc-js's round_robin would be another view, but it restarts at the first replica
+    // of its list whenever a connection reconnects, which each GOAWAY makes it do: the list order wins.)
+    channelPerSidecar: (id, opened) => `ipv4:${shuffledList(HOSTS.map((h) => `${h}:${port}`), `${id}#${opened}`).join(',')}`,
   });
   const sidecars = replayer.traffic.sidecars.length;
   const t0 = Date.now();
@@ -236,7 +239,7 @@ function alsReport(s: Settings, r: {
     ...r.samples.filter((x) => x.t % 5 === 0).map((x) => `| ${x.t} | ${x.streams.join(' / ')} | ${x.rates.map(fmt).join(' / ')} |`)];
   const bound = (s.ageMs * 1.1 + s.graceMs) / 1000;
   return [
-    `Settings (ALS): ${r.sidecars} sidecars (one stream and one round_robin channel each, replicas listed in an order of its own), replay rate ${s.rate} user actions/s, receivers added at ${r.added.join(' s, ')} s, ` +
+    `Settings (ALS): ${r.sidecars} sidecars (one stream each; each new stream on a new connection to a random replica that is up), replay rate ${s.rate} user actions/s, receivers added at ${r.added.join(' s, ')} s, ` +
       `--max-connection-age-ms ${s.ageMs}, --max-connection-age-grace-ms ${s.graceMs} (age × 1.1 + grace = ${bound} s), memory sink`,
     '',
     ...lines,

@@ -17,7 +17,7 @@ export interface ReplayOptions {
   /** Options of the sidecars' gRPC channel (e.g. a round_robin service config over several replicas). */
   channelOptions?: ChannelOptions;
   /** A channel (and connections) per sidecar, as each Envoy has, rather than one shared by all; a function gives each sidecar's target. */
-  channelPerSidecar?: boolean | ((sidecarId: string) => string);
+  channelPerSidecar?: boolean | ((sidecarId: string, opened: number) => string);
 }
 
 export interface ReplayStats extends StreamCounts {

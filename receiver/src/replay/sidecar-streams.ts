@@ -44,17 +44,29 @@ export class SidecarStreams {
   constructor(
     private readonly target: string, private readonly maxBatch = 500,
     private readonly channelOptions: grpc.ChannelOptions = {},
-    /** A channel per sidecar, and optionally a target of its own (e.g. the replicas in another order). */
-    private readonly channelPerSidecar: boolean | ((sidecarId: string) => string) = false,
+    /**
+     * true: a channel per sidecar. A function: a new channel for every stream a sidecar opens, to the target
+     * it returns (e.g. the replicas in a random order with pick_first: a random replica per new connection,
+     * as kube-proxy or a load balancer places them); the sidecar's previous channel is closed.
+     */
+    private readonly channelPerSidecar: boolean | ((sidecarId: string, opened: number) => string) = false,
   ) {}
+
+  private opened = new Map<string, number>();
 
   private clientFor(sidecarId: string): grpc.Client {
     const key = this.channelPerSidecar ? sidecarId : '';
     let client = this.clients.get(key);
+    if (typeof this.channelPerSidecar === 'function') {
+      client?.close(); // its stream has ended: a new stream gets a new connection
+      client = undefined;
+    }
     if (!client) {
       // A channel of its own needs its own subchannel pool too, or grpc-js would share the connections.
       const options = this.channelPerSidecar ? { ...this.channelOptions, 'grpc.use_local_subchannel_pool': 1 } : this.channelOptions;
-      const target = typeof this.channelPerSidecar === 'function' ? this.channelPerSidecar(sidecarId) : this.target;
+      const n = (this.opened.get(sidecarId) ?? 0) + 1;
+      this.opened.set(sidecarId, n);
+      const target = typeof this.channelPerSidecar === 'function' ? this.channelPerSidecar(sidecarId, n) : this.target;
       this.clients.set(key, (client = new grpc.Client(target, grpc.credentials.createInsecure(), options)));
     }
     return client;
