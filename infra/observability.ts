@@ -23,6 +23,8 @@ export const SKYWALKING_NAMES = {
   uiService: `${SKYWALKING_FULLNAME}-ui`,
   /** The labels the chart puts on OAP pods (its `skywalking.oap.labels`). */
   oapSelector: { app: SKYWALKING_RELEASE, release: SKYWALKING_RELEASE, component: 'oap' },
+  /** Ours, headless: one DNS address per ready OAP pod, so the receiver spreads its calls over all of them. */
+  oapPodsService: `${SKYWALKING_FULLNAME}-oap-pods`,
 } as const;
 /** OAP's gRPC port (also its ALS and service-mesh receiver port). */
 export const OAP_GRPC_PORT = 11800;
@@ -32,6 +34,13 @@ const REPO_ROOT = path.resolve(__dirname, '..');
  * heap by allocation rate, so without a cap RSS grows past the limit at high rates). */
 const RECEIVER_MEMORY_LIMIT_MIB = 256;
 const RECEIVER_OLD_SPACE_MIB = RECEIVER_MEMORY_LIMIT_MIB / 2;
+/**
+ * ALS connections live this long (±10 %), then get a GOAWAY and the receiver moves their streams, so a
+ * replica the HPA adds takes its share within age + grace (receiver/README.md, "Scale-out"); the grace
+ * must be at least a fifth of the age. The receiver's own defaults, written out so the manifest says them.
+ */
+export const RECEIVER_MAX_CONNECTION_AGE_MS = 300_000;
+export const RECEIVER_MAX_CONNECTION_AGE_GRACE_MS = 90_000;
 
 export interface ObservabilityArgs {
   stack: string;
@@ -96,6 +105,8 @@ export class Observability extends pulumi.ComponentResource {
   /** IP:port that VM sidecars stream ALS to: an internal load balancer, per als.target. */
   readonly alsAddressForVms: pulumi.Output<string>;
   readonly receiverInClusterAddress: pulumi.Output<string>;
+  /** The receiver's OAP target: every OAP pod through our headless Service, resolved by gRPC (dns:///). */
+  readonly oapPodsTarget: pulumi.Output<string>;
   readonly receiverInternalAddress: pulumi.Output<string>;
   readonly uiPortForwardCommand: pulumi.Output<string>;
 
@@ -126,6 +137,19 @@ export class Observability extends pulumi.ComponentResource {
     const oapService = k8s.core.v1.Service.get(`${name}-oap`,
       pulumi.interpolate`${this.namespace}/${SKYWALKING_NAMES.oapService}`, { ...child, dependsOn: [skywalking] });
     this.oapAddress = pulumi.interpolate`${oapService.metadata.name}.${oapService.metadata.namespace}.svc.cluster.local:${OAP_GRPC_PORT}`;
+
+    // The chart's OAP Service is a ClusterIP: each of the receiver's connections would stick to one pod,
+    // so two connections reach at most two of prod's three. Headless, a name resolves to every ready pod
+    // and the receiver's round_robin channel calls each in turn (re-resolving as pods come and go).
+    const oapPods = new k8s.core.v1.Service(`${name}-oap-pods`, {
+      metadata: { name: SKYWALKING_NAMES.oapPodsService, namespace: this.namespace },
+      spec: {
+        clusterIP: 'None',
+        selector: SKYWALKING_NAMES.oapSelector,
+        ports: [{ name: 'grpc', port: OAP_GRPC_PORT, targetPort: OAP_GRPC_PORT }],
+      },
+    }, { ...child, dependsOn: [skywalking] });
+    this.oapPodsTarget = pulumi.interpolate`dns:///${oapPods.metadata.name}.${oapPods.metadata.namespace}.svc.cluster.local:${OAP_GRPC_PORT}`;
 
     // The receiver image, built from this repository and pushed to the stack's registry.
     const registry = new gcp.artifactregistry.Repository(`${name}-registry`, {
@@ -166,6 +190,7 @@ export class Observability extends pulumi.ComponentResource {
               maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway',
               labelSelector: { matchLabels: receiverLabels },
             }],
+            // SIGTERM ends the ALS streams at once (the connection age plays no part) and flushes the queue.
             terminationGracePeriodSeconds: 30,
             containers: [{
               name: 'receiver',
@@ -174,7 +199,9 @@ export class Observability extends pulumi.ComponentResource {
                 { name: 'RECEIVER_LISTEN', value: `0.0.0.0:${RECEIVER_ALS_PORT}` },
                 { name: 'RECEIVER_ADMIN', value: `0.0.0.0:${RECEIVER_ADMIN_PORT}` },
                 { name: 'RECEIVER_SINK', value: 'oap' },
-                { name: 'RECEIVER_OAP_ADDRESS', value: this.oapAddress },
+                { name: 'RECEIVER_OAP_ADDRESS', value: this.oapPodsTarget },
+                { name: 'RECEIVER_MAX_CONNECTION_AGE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_MS) },
+                { name: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_GRACE_MS) },
                 { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB}` },
               ],
               ports: [

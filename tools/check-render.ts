@@ -12,11 +12,14 @@ interface ServiceSpec { ports: { port: number }[]; selector?: Record<string, str
 /** Addresses written `name[.namespace[.svc[.cluster.local]]]:port`, the forms Kubernetes DNS answers. */
 const SERVICE_ADDRESS = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.([a-z0-9-]+)(\.svc(\.cluster\.local)?)?)?:(\d+)$/;
 const IP_ADDRESS = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/;
+/** gRPC's dns scheme (`dns:///name:port`, `dns://resolver/name:port`, `dns:name:port`): the name after it is what Kubernetes DNS answers. */
+const DNS_SCHEME = /^dns:(?:\/\/[^/]*\/)?/;
 /** Env vars the upstream release sets to a Service it does not deploy (the catalog says why). */
 const PLACEHOLDERS = new Set(BOUTIQUE_SERVICES.flatMap((s) => Object.keys(s.placeholderEnv ?? {})));
 
 /** Why `address`, dialled from `namespace`, reaches no Service port of the render; undefined when it does. */
-export function unresolvedAddress(r: RenderedStack, address: string, namespace: string): string | undefined {
+export function unresolvedAddress(r: RenderedStack, target: string, namespace: string): string | undefined {
+  const address = target.replace(DNS_SCHEME, '');
   const ip = IP_ADDRESS.exec(address);
   if (ip) {
     const lb = objectsOf(r, 'Service').find((s) => (s.spec as ServiceSpec).loadBalancerIP === ip[1]);
@@ -35,8 +38,11 @@ export interface EnvAddress { where: string; address: string; namespace: string 
 /** Env values of any container that name a host:port (not 0.0.0.0 or localhost, not a URL, not a placeholder). */
 export function envAddresses(r: RenderedStack): EnvAddress[] {
   return podTemplates(r).flatMap((p) => [...p.spec.containers, ...(p.spec.initContainers ?? [])].flatMap((c) =>
-    (c.env ?? []).filter((e) => typeof e.value === 'string' && SERVICE_ADDRESS.test(e.value) && /[a-z]/.test(e.value.split(':')[0])
-      && e.value.split(':')[0] !== 'localhost' && !PLACEHOLDERS.has(e.name))
+    (c.env ?? []).filter((e) => {
+      if (typeof e.value !== 'string' || PLACEHOLDERS.has(e.name)) return false;
+      const address = e.value.replace(DNS_SCHEME, '');
+      return SERVICE_ADDRESS.test(address) && /[a-z]/.test(address.split(':')[0]!) && address.split(':')[0] !== 'localhost';
+    })
       .map((e) => ({ where: `${p.owner.kind} ${p.owner.metadata.name} ${c.name} ${e.name}`, address: e.value!, namespace: p.owner.metadata.namespace! }))));
 }
 

@@ -18,6 +18,11 @@ export const NETTY_DEFAULT_WINDOW = 1 << 20;
 const HTTP2_DEFAULT_WINDOW = 65_535;
 
 const windowArg = process.argv.indexOf('--window');
+// --host / --port: several peers on one port at different loopback addresses (the scale bench's OAP pods).
+const hostArg = process.argv.indexOf('--host');
+const host = hostArg < 0 ? '127.0.0.1' : process.argv[hostArg + 1]!;
+const portArg = process.argv.indexOf('--port');
+const listenPort = portArg < 0 ? 0 : Number(process.argv[portArg + 1]);
 const window = windowArg < 0 ? NETTY_DEFAULT_WINDOW : Number(process.argv[windowArg + 1]);
 if (!Number.isInteger(window) || window < HTTP2_DEFAULT_WINDOW || window > 2 ** 31 - 1) {
   throw new Error(`--window ${process.argv[windowArg + 1]}: must be an integer from ${HTTP2_DEFAULT_WINDOW} to ${2 ** 31 - 1} bytes`);
@@ -70,7 +75,7 @@ server.on('stream', (stream, headers) => {
   });
   stream.on('end', () => finish(stream, 0));
 });
-server.listen(0, '127.0.0.1', () => {
+server.listen(listenPort, host, () => {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error(`unexpected listen address ${String(address)}`);
   serveStats((final) => ({ type: 'stats', delivered, latency: final ? latency.toPairs() : undefined }));

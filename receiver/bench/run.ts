@@ -308,7 +308,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error((err as Error).message);
-  process.exit(1);
-});
+// `npm run bench -- --scale` is the scale-out bench (scale.ts), with flags of its own.
+if (process.argv.includes('--scale')) {
+  require('./scale');
+} else {
+  main().catch((err) => {
+    console.error((err as Error).message);
+    process.exit(1);
+  });
+}

@@ -26,6 +26,9 @@ export interface ReceiverConfig {
   flushIntervalMs: number;
   maxMessageBytes: number;
   maxStreams: number;
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  oapReresolveMs: number;
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
@@ -33,6 +36,7 @@ export interface ReceiverConfig {
 
 type Kind =
   | { type: 'address' }
+  | { type: 'grpc-target' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'int'; min: number; max: number }
   | { type: 'text' };
@@ -57,8 +61,8 @@ export const SETTINGS: readonly Setting[] = [
     help: 'admin HTTP address: /healthz /readyz /metrics /api/topology' },
   { key: 'sink', flag: 'sink', env: 'RECEIVER_SINK', kind: { type: 'enum', values: SINK_NAMES }, default: 'memory',
     help: 'where metrics go: oap (SkyWalking OAP), memory (topology at /api/topology), jsonl (stdout)' },
-  { key: 'oapAddress', flag: 'oap-address', env: 'RECEIVER_OAP_ADDRESS', kind: { type: 'address' }, default: undefined,
-    help: 'OAP gRPC address (host:port, usually port 11800); required with --sink oap' },
+  { key: 'oapAddress', flag: 'oap-address', env: 'RECEIVER_OAP_ADDRESS', kind: { type: 'grpc-target' }, default: undefined,
+    help: 'OAP gRPC target, usually port 11800: host:port, dns:///host:port (every address the name resolves to, calls spread round-robin: a headless Service gives every OAP pod) or ipv4:ip:port,ip:port; required with --sink oap' },
   { key: 'serviceNameRule', flag: 'service-name-rule', env: 'RECEIVER_SERVICE_NAME_RULE', kind: { type: 'text' },
     default: undefined, help: "service name rule, SkyWalking metadata-service-mapping syntax (default: SkyWalking's)" },
   { key: 'instanceNameRule', flag: 'instance-name-rule', env: 'RECEIVER_INSTANCE_NAME_RULE', kind: { type: 'text' },
@@ -87,6 +91,16 @@ export const SETTINGS: readonly Setting[] = [
     help: 'largest ALS message accepted; a bigger one fails its stream with RESOURCE_EXHAUSTED' },
   { key: 'maxStreams', flag: 'max-streams', env: 'RECEIVER_MAX_STREAMS', kind: INT(1, 1_000_000), default: '2000',
     help: 'open ALS streams allowed; more are refused with RESOURCE_EXHAUSTED' },
+  // Load spreading on scale-out (receiver/README.md, "Scale-out"). 5 min: a reconnect per sidecar every
+  // 5 min costs nothing measurable, and a replica the HPA adds gets its share within age + grace (~6.5 min).
+  { key: 'maxConnectionAgeMs', flag: 'max-connection-age-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_MS', kind: INT(0, 86_400_000),
+    default: '300000', help: 'ALS connections older than this (±10 %) get a GOAWAY and their streams are ended at a message boundary, so sidecars reconnect and spread over the replicas; 0: never' },
+  // 90 s: must outlast the ±10 % jitter of the GOAWAY (0.2 × age = 60 s) plus a sidecar's flush interval (1 s).
+  { key: 'maxConnectionAgeGraceMs', flag: 'max-connection-age-grace-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS',
+    kind: INT(0, 86_400_000), default: '90000',
+    help: 'after the GOAWAY, how long a connection may carry its streams before it is closed; at least a fifth of the age plus 1000' },
+  { key: 'oapReresolveMs', flag: 'oap-reresolve-ms', env: 'RECEIVER_OAP_RERESOLVE_MS', kind: INT(1000, 3_600_000),
+    default: '30000', help: 'how often a dns:/// OAP target is resolved again, so OAP pods added later take calls too' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',
@@ -122,6 +136,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Pa
   if (result.sink === 'oap' && !result.oapAddress) {
     throw new ConfigError('--sink oap needs the OAP address: set --oap-address or RECEIVER_OAP_ADDRESS (host:port, e.g. skywalking-oap.skywalking:11800)');
   }
+  // The receiver ends an aged connection's streams from 1.1 × age on (the latest jittered GOAWAY), between
+  // two of their messages (up to HANDOFF_QUIET_MS.max apart); grpc-js closes the connection at 0.9 × age +
+  // grace at the earliest. So the grace must cover a fifth of the age plus that second.
+  if (result.maxConnectionAgeMs > 0 && result.maxConnectionAgeGraceMs < minGraceMs(result.maxConnectionAgeMs)) {
+    throw new ConfigError(`--max-connection-age-grace-ms ${result.maxConnectionAgeGraceMs} is too short for --max-connection-age-ms ${result.maxConnectionAgeMs}; allowed: at least a fifth of the age plus ${HANDOFF_QUIET_MAX_MS} ms (${minGraceMs(result.maxConnectionAgeMs)})`);
+  }
   return { help: false, config: result };
 }
 
@@ -130,6 +150,9 @@ function validate(s: Setting, raw: string, origin: string): string | number {
   switch (s.kind.type) {
     case 'address':
       if (!isHostPort(raw)) throw bad('host:port with a port 0-65535 (IPv6 in brackets, e.g. [::]:11800)');
+      return raw;
+    case 'grpc-target':
+      if (!isGrpcTarget(raw)) throw bad('host:port, dns:///host:port or ipv4:ip:port[,ip:port…] (ports 0-65535)');
       return raw;
     case 'enum':
       if (!s.kind.values.includes(raw)) throw bad(s.kind.values.join(' | '));
@@ -149,6 +172,24 @@ function validate(s: Setting, raw: string, origin: string): string | number {
 function isHostPort(value: string): boolean {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(value);
   return m !== null && Number(m[2]) <= 65535;
+}
+
+/** Longest a stream of an aged connection waits for a quiet moment (server.ts HANDOFF_QUIET_MS.max). */
+export const HANDOFF_QUIET_MAX_MS = 1000;
+
+/** The shortest grace an age allows (see parseConfig). */
+export function minGraceMs(maxConnectionAgeMs: number): number {
+  return Math.ceil(maxConnectionAgeMs / 5) + HANDOFF_QUIET_MAX_MS;
+}
+
+/** The gRPC target forms the OAP sink accepts (grpc-js naming: dns:[//authority/]host:port, ipv4:list). */
+function isGrpcTarget(value: string): boolean {
+  const dns = /^dns:(?:\/\/[^/]*\/)?(.*)$/.exec(value);
+  if (dns) return isHostPort(dns[1]!);
+  if (value.startsWith('ipv4:')) {
+    return value.slice(5).split(',').every((a) => /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(a) && isHostPort(a));
+  }
+  return isHostPort(value);
 }
 
 export function helpText(): string {

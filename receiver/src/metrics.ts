@@ -22,6 +22,8 @@ export interface SinkStats {
   queueDepth(depth: number): void;
   /** A delivery attempt failed; its metrics stay queued for the next one. */
   deliveryFailed(): void;
+  /** oap: one collect call ended, at the OAP address that took it. */
+  oapCall?(target: string, outcome: 'ok' | 'failed' | 'rejected'): void;
 }
 
 export class ReceiverMetrics implements SinkStats {
@@ -41,6 +43,11 @@ export class ReceiverMetrics implements SinkStats {
   readonly streamEntries: client.Gauge<'node' | 'stream'>;
   readonly streamsPaused: client.Gauge;
   readonly backpressurePauses: client.Counter;
+  readonly connectionsOpen: client.Gauge;
+  readonly connectionsAccepted: client.Counter;
+  readonly connectionsAged: client.Counter;
+  readonly streamsRebalanced: client.Counter;
+  readonly oapCalls: client.Counter<'target' | 'outcome'>;
 
   constructor(private readonly sinkName = 'none') {
     const registers = [this.registry];
@@ -104,7 +111,32 @@ export class ReceiverMetrics implements SinkStats {
       help: 'Times the receiver stopped reading its ALS streams because the sink queue reached its high-water mark',
       registers,
     });
+    this.connectionsOpen = new client.Gauge({
+      name: 'receiver_als_connections_open', help: 'Open ALS (HTTP/2) connections from sidecars', registers,
+    });
+    this.connectionsAccepted = new client.Counter({
+      name: 'receiver_als_connections_accepted_total', help: 'ALS connections accepted', registers,
+    });
+    this.connectionsAged = new client.Counter({
+      name: 'receiver_als_connections_aged_total',
+      help: 'ALS connections that outlived --max-connection-age-ms: sent a GOAWAY, their streams ended so the sidecars reconnect (possibly to another replica)',
+      registers,
+    });
+    this.streamsRebalanced = new client.Counter({
+      name: 'receiver_als_streams_rebalanced_total',
+      help: 'ALS streams the receiver ended with OK at a message boundary because their connection had aged (the sidecar reopens it on a new connection)',
+      registers,
+    });
+    this.oapCalls = new client.Counter({
+      name: 'receiver_oap_calls_total',
+      help: 'collect calls to the OAP, by the OAP address that took them (its pod IP:port) and outcome (ok, failed, rejected)',
+      labelNames: ['target', 'outcome'], registers,
+    });
     for (const reason of DROP_REASONS) this.metricsDropped.inc({ reason }, 0);
+  }
+
+  oapCall(target: string, outcome: 'ok' | 'failed' | 'rejected'): void {
+    this.oapCalls.inc({ target, outcome });
   }
 
   forwarded(count: number): void {

@@ -18,6 +18,7 @@ function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Log
     case 'oap':
       return new OapSink({
         address: config.oapAddress!, stats: metrics, logger: logger.child({ component: 'oap-sink' }),
+        reresolveMs: config.oapReresolveMs,
         queueCapacity: config.queueCapacity, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs,
       });
     case 'memory':
@@ -75,7 +76,10 @@ export class Receiver {
     const sink = (this.sink = buildSink(config, this.metrics, logger));
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
-      limits: { maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams },
+      limits: {
+        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams,
+        maxConnectionAgeMs: config.maxConnectionAgeMs, maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
+      },
     });
     this.admin = new AdminServer({
       metrics: this.metrics,

@@ -7,7 +7,12 @@
 // `maxPauseMs`: a sink that stays full (OAP away) must not stall every sidecar's stream, and Envoy would
 // only drop on its side, out of our sight. So after that the receiver reads on and the sink drops what
 // does not fit, counted by reason (queue_full), until it has drained once; then it may pause again.
+// Scale-out: connections age (grpc-js GOAWAY), and the receiver then ends their streams between two
+// messages so the sidecars reopen them on new connections, possibly to other replicas (README "Scale-out").
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { HANDOFF_QUIET_MAX_MS, splitHostPort } from './config';
+import { ConnectionAges } from './connection-ages';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
 import type { MeshMetric } from './mesh-metric';
@@ -33,7 +38,17 @@ export interface AlsServerLimits {
   keepaliveTimeoutMs: number;
   /** Longest the streams stay paused for a full sink before reading on and letting the sink drop. */
   maxPauseMs: number;
+  /** grpc-js GOAWAYs a connection this old (±10 %); then the receiver ends its streams. 0: never. */
+  maxConnectionAgeMs: number;
+  /** After its GOAWAY a connection may carry its streams this long before grpc-js closes it. */
+  maxConnectionAgeGraceMs: number;
 }
+
+/**
+ * How long a stream of an aged connection must go without a message before the receiver ends it: half
+ * its usual gap between messages, within [min, max]; `unknown` before it has sent two.
+ */
+export const HANDOFF_QUIET_MS = { min: 100, max: HANDOFF_QUIET_MAX_MS, unknown: 100 };
 
 export const DEFAULT_LIMITS: AlsServerLimits = {
   maxReceiveMessageBytes: 4 * 1024 * 1024,
@@ -41,6 +56,8 @@ export const DEFAULT_LIMITS: AlsServerLimits = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxPauseMs: 1000,
+  maxConnectionAgeMs: 0,
+  maxConnectionAgeGraceMs: 0,
 };
 
 export interface AlsServerOptions {
@@ -68,8 +85,19 @@ class StreamState {
   analyzed = 0;
   produced = 0;
   done = false;
+  /** Its connection has aged: the stream ends once it has been quiet (see AlsServer.handOffWhenQuiet). */
+  handoff = false;
+  /** Messages taken so far (tells the quiet check whether one came in meanwhile). */
+  messages = 0;
+  lastMessageAt = 0;
+  /** Smoothed time between this stream's messages (Envoy: its flush interval), 0 until known. */
+  gapMs = 0;
+  quietTimer: NodeJS.Timeout | undefined;
+  /** Past this time the stream ends right after its next message, quiet or not. */
+  handoffDeadline = 0;
   constructor(
     readonly seq: number,
+    readonly peer: string,
     readonly call: AlsCall,
     readonly callback: grpc.sendUnaryData<Record<string, never>>,
   ) {}
@@ -91,14 +119,41 @@ export class AlsServer {
   /** A pause timed out: read on (the sink drops and counts) until the sink has drained once. */
   private shedding = false;
   private pauseTimer: NodeJS.Timeout | undefined;
+  /** Accepts the TCP connections itself (so it knows each one's age) and hands them to grpc-js. */
+  private readonly tcp: net.Server;
+  private readonly connections: ConnectionAges;
 
   constructor(private readonly opts: AlsServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.logger = opts.logger ?? silentLogger;
+    const age = this.limits.maxConnectionAgeMs;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': this.limits.maxReceiveMessageBytes,
       'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+      ...(age > 0 ? {
+        'grpc.max_connection_age_ms': age,
+        'grpc.max_connection_age_grace_ms': this.limits.maxConnectionAgeGraceMs,
+      } : {}),
+    });
+    const { metrics } = opts;
+    this.connections = new ConnectionAges(age, {
+      opened: () => {
+        metrics.connectionsAccepted.inc();
+        metrics.connectionsOpen.set(this.connections.size);
+      },
+      aged: (peer) => {
+        metrics.connectionsAged.inc();
+        let n = 0;
+        for (const s of this.streams) if (s.peer === peer) { this.startHandoff(s); n++; }
+        this.logger.debug('connection aged; its streams end in their next quiet moment', { peer, streams: n });
+      },
+      closed: () => metrics.connectionsOpen.set(this.connections.size),
+    });
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.tcp = net.createServer((socket) => {
+      this.connections.track(socket);
+      injector.injectConnection(socket);
     });
     opts.sink.backpressure?.onRelease(() => {
       this.shedding = false;
@@ -112,11 +167,14 @@ export class AlsServer {
 
   /** Binds (port 0 picks a free one) and resolves with the bound port. */
   listen(address: string): Promise<number> {
+    const { host, port } = splitHostPort(address);
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
-        if (err) return reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+      const failed = (err: Error) => reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+      this.tcp.once('error', failed);
+      this.tcp.listen({ host, port }, () => {
+        this.tcp.off('error', failed);
         this.listening = true;
-        resolve(port);
+        resolve((this.tcp.address() as net.AddressInfo).port);
       });
     });
   }
@@ -136,6 +194,8 @@ export class AlsServer {
   async shutdown(graceMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.tcp.close();
+    this.connections.clear();
     this.resumeReading();
     for (const s of [...this.streams]) {
       this.fail(s, grpc.status.UNAVAILABLE, 'the receiver is shutting down; reconnect');
@@ -167,7 +227,10 @@ export class AlsServer {
       });
       return;
     }
-    const s = new StreamState(this.nextSeq++, call, callback);
+    const peer = call.getPeer();
+    const s = new StreamState(this.nextSeq++, peer, call, callback);
+    // Opened on a connection already past its age (a client that ignored the GOAWAY): moves on at once.
+    if (this.connections.isAged(peer)) this.startHandoff(s);
     this.streams.add(s);
     metrics.activeStreams.set(this.streams.size);
     if (this.paused) metrics.streamsPaused.set(this.streams.size);
@@ -221,7 +284,15 @@ export class AlsServer {
       if (node) this.logger.debug('stream identified', { stream: s.seq, node: s.nodeId });
       else this.logger.warn('the first message of a stream has no identifier.node; its entries are analysed with an unnamed node', { stream: s.seq });
     }
+    s.messages++;
+    const now = Date.now();
+    if (s.lastMessageAt > 0) s.gapMs = s.gapMs === 0 ? now - s.lastMessageAt : 0.8 * s.gapMs + 0.2 * (now - s.lastMessageAt);
+    s.lastMessageAt = now;
     this.analyze(s, msg);
+    if (s.handoff) {
+      if (Date.now() >= s.handoffDeadline) this.handOff(s);
+      else this.handOffWhenQuiet(s);
+    }
   }
 
   /** All entries of one message → one batch offered to the sink. */
@@ -259,6 +330,51 @@ export class AlsServer {
     }
   }
 
+  private startHandoff(s: StreamState): void {
+    if (s.handoff) return;
+    s.handoff = true;
+    // grpc-js may close the connection (grace − 0.2 × age) from now: half of that for a quiet moment,
+    // then the stream ends right after its next message.
+    const { maxConnectionAgeMs: age, maxConnectionAgeGraceMs: grace } = this.limits;
+    s.handoffDeadline = Date.now() + Math.max(0, grace - age / 5) / 2;
+    this.handOffWhenQuiet(s);
+  }
+
+  /**
+   * Ends a stream of an aged connection once it has gone half its usual gap between messages without
+   * one. grpc-js discards what arrives on a stream after its status is sent, so the end must come when
+   * nothing is on the way: Envoy flushes its ALS buffer every second (or each 16 KiB), so half-way
+   * between two flushes is the moment furthest from both. The check runs after an I/O turn
+   * (setImmediate), so a message already in the socket (the process was busy) is read first and restarts
+   * the wait. Envoy then opens its next stream on a new connection, the GOAWAY having drained the old one.
+   */
+  private handOffWhenQuiet(s: StreamState): void {
+    clearTimeout(s.quietTimer);
+    const seen = s.messages;
+    const now = Date.now();
+    let due = now + HANDOFF_QUIET_MS.unknown;
+    if (s.gapMs > 0) {
+      // Half-way after the last message; if that has passed (the connection aged late in a gap), the
+      // same point of a later gap, should the next message not come.
+      const quietMs = Math.min(Math.max(s.gapMs / 2, HANDOFF_QUIET_MS.min), HANDOFF_QUIET_MS.max);
+      due = s.lastMessageAt + quietMs;
+      if (due < now) due += Math.ceil((now - due) / s.gapMs) * s.gapMs;
+    }
+    s.quietTimer = setTimeout(() => setImmediate(() => {
+      if (s.done || s.messages !== seen) return;
+      // Paused for backpressure, the stream may hold unread messages that ending it would discard.
+      if (this.paused) this.handOffWhenQuiet(s);
+      else this.handOff(s);
+    }), due - now);
+    s.quietTimer.unref();
+  }
+
+  private handOff(s: StreamState): void {
+    this.opts.metrics.streamsRebalanced.inc();
+    this.logger.debug('stream handed off: its connection aged', { stream: s.seq, node: s.nodeId, peer: s.peer });
+    this.finish(s, grpc.status.OK);
+  }
+
   private fail(s: StreamState, code: grpc.status, details: string): void {
     if (s.done) return;
     this.logger.warn('stream failed', { stream: s.seq, node: s.nodeId, code: STATUS_NAME[code], details });
@@ -269,6 +385,7 @@ export class AlsServer {
   private finish(s: StreamState, code: grpc.status, details?: string): void {
     if (s.done) return;
     s.done = true;
+    clearTimeout(s.quietTimer);
     if (code === grpc.status.OK) s.callback(null, {});
     this.streams.delete(s);
     const { metrics } = this.opts;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from './harness';
+import { minGraceMs } from '../../receiver/src/config';
 
 const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';
 const SERVICE = 'kubernetes:core/v1:Service';
@@ -51,16 +52,43 @@ describe('observability', () => {
     assert.ok(image.secretInputs.includes('registries'), 'the registry token is a secret');
   });
 
-  it('runs the receiver Deployment from the pushed image digest reference, forwarding to the OAP Service output', () => {
+  it('runs the receiver Deployment from the pushed image digest reference, with the oap sink on the ALS port', () => {
     const d = receiverDeployment(dev);
     const image = dev.one('docker-build:index:Image');
     assert.equal(d.inputs.spec.template.spec.containers[0].image, image.state.ref);
-    const oapService = dev.resources.find((r) => r.read && r.type === SERVICE)!;
-    assert.equal(oapService.id, 'skywalking/skywalking-oap');
     const e = env(d);
     assert.equal(e.RECEIVER_SINK, 'oap');
-    assert.equal(e.RECEIVER_OAP_ADDRESS, `${oapService.state.metadata.name}.${oapService.state.metadata.namespace}.svc.cluster.local:11800`);
     assert.equal(e.RECEIVER_LISTEN, '0.0.0.0:11800');
+  });
+
+  it('gives OAP a headless Service of its own on the gRPC port, selecting the chart\'s OAP pods', () => {
+    for (const run of [dev, prod]) {
+      const svc = run.ofType(SERVICE).find((s) => s.name === 'observability-oap-pods')!;
+      assert.equal(svc.inputs.spec.clusterIP, 'None');
+      assert.deepEqual(svc.inputs.spec.selector, { app: 'skywalking', release: 'skywalking', component: 'oap' });
+      assert.deepEqual(svc.inputs.spec.ports.map((p: { port: number; targetPort: number }) => [p.port, p.targetPort]), [[11800, 11800]]);
+      assert.equal(svc.inputs.metadata.namespace, 'skywalking');
+    }
+  });
+
+  it('points the receiver at every OAP pod: the headless Service by the dns:/// scheme', () => {
+    const svc = dev.ofType(SERVICE).find((s) => s.name === 'observability-oap-pods')!;
+    assert.equal(env(receiverDeployment(dev)).RECEIVER_OAP_ADDRESS,
+      `dns:///${svc.state.metadata.name}.${svc.state.metadata.namespace}.svc.cluster.local:11800`);
+  });
+
+  it('ages the receiver\'s ALS connections (5 min, 90 s grace) so a replica added later takes its share, with a grace the receiver accepts', () => {
+    for (const run of [dev, prod]) {
+      const e = env(receiverDeployment(run));
+      assert.deepEqual([e.RECEIVER_MAX_CONNECTION_AGE_MS, e.RECEIVER_MAX_CONNECTION_AGE_GRACE_MS], ['300000', '90000']);
+      assert.ok(Number(e.RECEIVER_MAX_CONNECTION_AGE_GRACE_MS) >= minGraceMs(Number(e.RECEIVER_MAX_CONNECTION_AGE_MS)), 'the receiver refuses a shorter grace');
+    }
+  });
+
+  it('keeps the chart\'s OAP Service as the OAP address output', () => {
+    const oapService = dev.resources.find((r) => r.read && r.type === SERVICE)!;
+    assert.equal(oapService.id, 'skywalking/skywalking-oap');
+    assert.equal(dev.outputs.oapAddress, `${oapService.state.metadata.name}.${oapService.state.metadata.namespace}.svc.cluster.local:11800`);
   });
 
   it('probes the receiver on its admin port and runs it non-root, read-only, with resources', () => {

@@ -109,4 +109,36 @@ describe('receiver config', () => {
       assert.ok(text.includes(s.env), s.env);
     }
   });
+  it('ages ALS connections after 5 minutes with a 90 s grace by default', () => {
+    const c = config([]);
+    assert.deepEqual([c.maxConnectionAgeMs, c.maxConnectionAgeGraceMs, c.oapReresolveMs], [300_000, 90_000, 30_000]);
+  });
+
+  it('reads the connection age and its grace from RECEIVER_MAX_CONNECTION_AGE_MS and _GRACE_MS', () => {
+    const c = config([], { RECEIVER_MAX_CONNECTION_AGE_MS: '60000', RECEIVER_MAX_CONNECTION_AGE_GRACE_MS: '15000' });
+    assert.deepEqual([c.maxConnectionAgeMs, c.maxConnectionAgeGraceMs], [60_000, 15_000]);
+  });
+
+  it('rejects a grace shorter than a fifth of the age plus a second, naming both and the least allowed grace', () => {
+    assert.throws(() => config(['--max-connection-age-ms', '60000', '--max-connection-age-grace-ms', '12999']),
+      (e: unknown) => e instanceof ConfigError && /--max-connection-age-grace-ms 12999/.test(e.message) && /at least a fifth of the age plus 1000 ms \(13000\)/.test(e.message));
+    assert.equal(config(['--max-connection-age-ms', '60000', '--max-connection-age-grace-ms', '13000']).maxConnectionAgeGraceMs, 13_000);
+  });
+
+  it('takes any grace when connections never age (age 0)', () => {
+    assert.equal(config(['--max-connection-age-ms', '0', '--max-connection-age-grace-ms', '0']).maxConnectionAgeMs, 0);
+  });
+
+  it('accepts a dns:/// OAP target and an ipv4: list of OAP addresses', () => {
+    for (const target of ['dns:///skywalking-oap-grpc.skywalking.svc.cluster.local:11800', 'dns:oap:11800', 'ipv4:127.0.0.2:11800,127.0.0.3:11800']) {
+      assert.equal(config(['--sink', 'oap', '--oap-address', target]).oapAddress, target);
+    }
+  });
+
+  it('rejects an OAP target in another scheme or without a port, naming the forms allowed', () => {
+    for (const target of ['http://oap:11800', 'dns:///oap', 'ipv4:127.0.0.2', 'ipv4:oap:11800']) {
+      assert.throws(() => config(['--sink', 'oap', '--oap-address', target]),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(JSON.stringify(target)) && /dns:\/\/\/host:port or ipv4:/.test(e.message));
+    }
+  });
 });

@@ -112,6 +112,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A port free on every one of `hosts` (loopback addresses), for several replicas behind one port. */
+export async function sharedFreePort(hosts: readonly string[]): Promise<number> {
+  const net = await import('node:net');
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer().once('error', reject).listen(0, hosts[0], () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const free = await Promise.all(hosts.slice(1).map((host) => new Promise<boolean>((resolve) => {
+      const srv = net.createServer().once('error', () => resolve(false)).listen(port, host, () => srv.close(() => resolve(true)));
+    })));
+    if (free.every(Boolean)) return port;
+  }
+}
+
 export function httpMetric(over: Partial<HttpMeshMetric> = {}): HttpMeshMetric {
   return {
     kind: 'http', startTime: 1_700_000_000_000, endTime: 1_700_000_000_012,

@@ -16,7 +16,7 @@ for (const stack of STACKS) {
     it('resolves every service address in a container\'s env to a Service port, the charts\' own included', async () => {
       const r = await rendered(stack);
       const addresses = envAddresses(r);
-      assert.ok(addresses.some((a) => a.address.startsWith('skywalking-oap.')), 'the receiver\'s OAP address is among them');
+      assert.ok(addresses.some((a) => a.address.startsWith('dns:///skywalking-oap-pods.')), 'the receiver\'s OAP target is among them');
       assert.ok(addresses.some((a) => a.address.startsWith('skywalking-banyandb-grpc:')), 'OAP\'s storage address is among them');
       assert.ok(addresses.some((a) => a.address === 'cartservice:7070'), 'Online Boutique\'s addresses are among them');
       for (const a of addresses) assert.equal(unresolvedAddress(r, a.address, a.namespace), undefined, `${a.where} = ${a.address}`);
@@ -61,8 +61,21 @@ describe('the reference check itself', () => {
   it('reports the OAP Service missing from every place that names it', async () => {
     const problems = renderProblems(await without('Service', 'skywalking', 'skywalking-oap'));
     assert.ok(problems.some((p) => /reads Service skywalking\/skywalking-oap, which nothing creates/.test(p)), problems.join('\n'));
-    assert.ok(problems.some((p) => /meshscope-receiver receiver RECEIVER_OAP_ADDRESS = skywalking-oap\.skywalking\.svc\.cluster\.local:11800: no Service/.test(p)));
     assert.ok(problems.some((p) => /output oapAddress/.test(p)));
+  });
+
+  it('reports the receiver\'s OAP target when the headless OAP Service is missing', async () => {
+    const problems = renderProblems(await without('Service', 'skywalking', 'skywalking-oap-pods'));
+    assert.ok(problems.some((p) => /meshscope-receiver receiver RECEIVER_OAP_ADDRESS = dns:\/\/\/skywalking-oap-pods\.skywalking\.svc\.cluster\.local:11800: no Service skywalking\/skywalking-oap-pods/.test(p)), problems.join('\n'));
+  });
+
+  it('reads a dns: target as the Service name after the scheme, with or without an authority', async () => {
+    const r = await rendered('dev');
+    for (const t of ['dns:///cartservice.boutique:7070', 'dns:cartservice.boutique:7070', 'dns://10.0.0.10:53/cartservice.boutique:7070']) {
+      assert.equal(unresolvedAddress(r, t, 'default'), undefined, t);
+    }
+    assert.equal(unresolvedAddress(r, 'dns:///cartservice.boutique:7071', 'default'), 'Service cartservice has no port 7071');
+    assert.equal(unresolvedAddress(r, 'xds:///cartservice.boutique:7070', 'default'), 'not an address');
   });
 
   it('reports an address whose Service lacks the port', async () => {

@@ -2,6 +2,7 @@
 // per second (Poisson, seeded), each sidecar logs an entry when its side of a call ends, and every
 // `flushIntervalMs` each sidecar sends what it logged since (Envoy's ALS buffer flush). Burst: a fixed
 // number of user actions in simulated time, sent at once (tests).
+import type { ChannelOptions } from '@grpc/grpc-js';
 import { SidecarStreams, type StreamCounts } from './sidecar-streams';
 import { BoutiqueTraffic, type LoggedEntry } from './traffic';
 
@@ -13,6 +14,10 @@ export interface ReplayOptions {
   rate: number;
   /** Envoy's ALS buffer flush interval (default 1000 ms, Envoy's default). */
   flushIntervalMs?: number;
+  /** Options of the sidecars' gRPC channel (e.g. a round_robin service config over several replicas). */
+  channelOptions?: ChannelOptions;
+  /** A channel (and connections) per sidecar, as each Envoy has, rather than one shared by all; a function gives each sidecar's target. */
+  channelPerSidecar?: boolean | ((sidecarId: string, opened: number) => string);
 }
 
 export interface ReplayStats extends StreamCounts {
@@ -39,7 +44,7 @@ export class Replayer {
   constructor(private readonly opts: ReplayOptions) {
     checkRate(opts.rate);
     this.traffic = new BoutiqueTraffic(opts.seed);
-    this.streams = new SidecarStreams(opts.target);
+    this.streams = new SidecarStreams(opts.target, undefined, opts.channelOptions, opts.channelPerSidecar);
   }
 
   start(now = Date.now()): void {

@@ -18,6 +18,7 @@
 // Backpressure: at 80 % of capacity the sink asks the ALS server to stop reading (see backpressure.ts),
 // so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
+import { OapTargetWatch } from './oap-target';
 import type { Int64 } from '../int64';
 import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
@@ -30,8 +31,13 @@ import { BoundedQueue, Capacity } from './bounded-queue';
 import type { Sink } from './sink';
 
 export interface OapSinkOptions {
-  /** host:port of the OAP's gRPC receiver (11800). */
+  /**
+   * The OAP's gRPC receiver (11800) as a gRPC target: host:port, dns:///host:port (a headless Service:
+   * every OAP pod, calls spread round-robin) or ipv4:ip:port,ip:port.
+   */
   address: string;
+  /** How often a dns: target is resolved again; a changed answer starts new channels (default 30 s). */
+  reresolveMs?: number;
   stats: SinkStats;
   logger?: Logger;
   queueCapacity: number;
@@ -63,8 +69,12 @@ export class OapSink implements Sink {
   /** Metrics queue as their encoded list elements: bytes, not objects that would live long enough to be promoted. */
   private readonly http: BoundedQueue<Buffer>;
   private readonly tcp: BoundedQueue<Buffer>;
-  private readonly clients: grpc.Client[];
+  private clients: grpc.Client[];
   private nextClient = 0;
+  /** Calls under way per client: a client replaced after a new DNS answer is closed once it has none. */
+  private readonly callsOn = new Map<grpc.Client, number>();
+  private readonly retiring = new Set<grpc.Client>();
+  private readonly targetWatch: OapTargetWatch | undefined;
   private readonly path: string;
   private readonly logger: Logger;
   private readonly o: Required<Omit<OapSinkOptions, 'logger'>>;
@@ -82,7 +92,7 @@ export class OapSink implements Sink {
   private readonly loop: Promise<void>;
 
   constructor(opts: OapSinkOptions) {
-    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, reresolveMs: 30_000, ...opts };
     this.backoff = this.o.backoffInitialMs;
     this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
@@ -93,17 +103,45 @@ export class OapSink implements Sink {
     const collect = def.collect;
     if (!collect) throw new Error(`${MESH_METRIC_SERVICE} has no collect method`);
     this.path = collect.path;
-    this.clients = Array.from({ length: this.o.channels }, () => new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+    this.clients = this.newClients();
+    this.deserialize = collect.responseDeserialize as (b: Buffer) => unknown;
+    // grpc-js resolves a name again only when a connection fails: an OAP pod added later would never be
+    // called. Our own watch of the name starts new channels (a fresh resolution) when its answer changes.
+    this.targetWatch = OapTargetWatch.forTarget(opts.address, this.o.reresolveMs, (addresses) => {
+      this.logger.info('OAP addresses changed; new channels', { addresses });
+      for (const c of this.clients) this.retire(c);
+      this.clients = this.newClients();
+    });
+    this.loop = this.run();
+  }
+
+  private newClients(): grpc.Client[] {
+    const clients = Array.from({ length: this.o.channels }, () => new grpc.Client(this.o.address, grpc.credentials.createInsecure(), {
       // The channel's own reconnect backoff must not outwait ours (grpc's default max is 120 s).
       'grpc.initial_reconnect_backoff_ms': this.o.backoffInitialMs,
       'grpc.max_reconnect_backoff_ms': this.o.backoffMaxMs,
       'grpc.keepalive_time_ms': 30_000,
       // A connection of its own (grpc-js would otherwise share one per address).
       'grpc.use_local_subchannel_pool': 1,
+      // Every address the target resolves to (each OAP pod of a headless Service) takes calls in turn;
+      // an address that is down is skipped until it reconnects.
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     }));
-    for (const c of this.clients) c.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
-    this.deserialize = collect.responseDeserialize as (b: Buffer) => unknown;
-    this.loop = this.run();
+    for (const c of clients) {
+      this.callsOn.set(c, 0);
+      c.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
+    }
+    return clients;
+  }
+
+  /** Closes a replaced client once its calls have ended. */
+  private retire(client: grpc.Client): void {
+    if ((this.callsOn.get(client) ?? 0) === 0) {
+      this.callsOn.delete(client);
+      client.close();
+    } else {
+      this.retiring.add(client);
+    }
   }
 
   /** Metrics are encoded by BatchEncoder as they are offered; calls write its frames of them. */
@@ -149,11 +187,12 @@ export class OapSink implements Sink {
     this.backpressure.update(this.capacity.used);
   }
 
+  /**
+   * Ready while some channel is READY (round_robin: at least one OAP pod connected; calls skip the others)
+   * or the last call ended OK (channels just replaced after a DNS change are still connecting).
+   */
   isReady(): boolean {
-    return this.clients.some((c) => {
-      const state = c.getChannel().getConnectivityState(false);
-      return state === grpc.connectivityState.READY || (state === grpc.connectivityState.IDLE && this.lastCallOk);
-    });
+    return this.lastCallOk || this.clients.some((c) => c.getChannel().getConnectivityState(false) === grpc.connectivityState.READY);
   }
 
   /** Metrics still waiting (for tests and shutdown logs). */
@@ -184,7 +223,8 @@ export class OapSink implements Sink {
       this.depthChanged();
       this.logger.warn('oap sink closed with metrics undelivered', { dropped: left });
     }
-    for (const c of this.clients) c.close();
+    this.targetWatch?.stop();
+    for (const c of [...this.clients, ...this.retiring]) c.close();
   }
 
   private async run(): Promise<void> {
@@ -244,11 +284,18 @@ export class OapSink implements Sink {
     let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
       const client = this.clients[this.nextClient++ % this.clients.length]!;
+      this.callsOn.set(client, (this.callsOn.get(client) ?? 0) + 1);
       call = client.makeClientStreamRequest(
         this.path, this.serialize, this.deserialize, new grpc.Metadata(),
         { deadline: Date.now() + this.o.callTimeoutMs },
         (err) => {
           this.inFlight.delete(call);
+          this.callsOn.set(client, this.callsOn.get(client)! - 1);
+          if (this.retiring.has(client) && this.callsOn.get(client) === 0) {
+            this.retiring.delete(client);
+            this.retire(client);
+          }
+          this.o.stats.oapCall?.(peerOf(call), !err ? 'ok' : PERMANENT.has(err.code) ? 'rejected' : 'failed');
           this.callEnded(batches, count, err);
           resolve();
           this.wake?.();
@@ -295,6 +342,15 @@ export class OapSink implements Sink {
   private release(batches: EncodedBatch[]): void {
     for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.elements.length);
     this.depthChanged();
+  }
+}
+
+/** The OAP address a call went to ("unknown" when it never reached one). */
+function peerOf(call: grpc.ClientWritableStream<Buffer>): string {
+  try {
+    return call.getPeer() || 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -13,7 +13,7 @@ export class SlowOap {
   private server: grpc.Server | undefined;
   constructor(private readonly delayMs: number) {}
 
-  async start(port = 0): Promise<number> {
+  async start(port = 0, host = '127.0.0.1'): Promise<number> {
     this.server = new grpc.Server();
     this.server.addService(meshMetricServiceDefinition(), {
       collect: (call: grpc.ServerReadableStream<ServiceMeshMetricsWire, object>, cb: grpc.sendUnaryData<object>) => {
@@ -25,7 +25,7 @@ export class SlowOap {
       },
     });
     return new Promise((resolve, reject) =>
-      this.server!.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      this.server!.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   }
 
   stop(): void {
