@@ -29,6 +29,7 @@ export interface ReceiverConfig {
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
+  workers: number;
 }
 
 type Kind =
@@ -91,6 +92,8 @@ export const SETTINGS: readonly Setting[] = [
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',
     kind: INT(1, 3600), default: '60', help: 'window of the rates the memory sink reports' },
+  { key: 'workers', flag: 'workers', env: 'RECEIVER_WORKERS', kind: INT(1, 64), default: '1',
+    help: 'receiver processes sharing the ALS port, one per core (the Deployment sets it from its CPU limit); /metrics and /api/topology add up all of them' },
   { key: 'logLevel', flag: 'log-level', env: 'RECEIVER_LOG_LEVEL', kind: { type: 'enum', values: LOG_LEVELS },
     default: 'info', help: 'least severe log level written (JSON lines on stderr)' },
 ];
