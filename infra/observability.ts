@@ -32,6 +32,9 @@ const REPO_ROOT = path.resolve(__dirname, '..');
  * heap by allocation rate, so without a cap RSS grows past the limit at high rates). */
 const RECEIVER_MEMORY_LIMIT_MIB = 256;
 const RECEIVER_OLD_SPACE_MIB = RECEIVER_MEMORY_LIMIT_MIB / 2;
+/** Cores per receiver pod: it runs one worker process per core of its CPU limit (RECEIVER_WORKERS), each
+ * with the memory budget above. */
+const RECEIVER_CPU_LIMIT = 2;
 
 export interface ObservabilityArgs {
   stack: string;
@@ -176,6 +179,8 @@ export class Observability extends pulumi.ComponentResource {
                 { name: 'RECEIVER_SINK', value: 'oap' },
                 { name: 'RECEIVER_OAP_ADDRESS', value: this.oapAddress },
                 { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB}` },
+                // One worker per core of the CPU limit (the downward API rounds a fraction up).
+                { name: 'RECEIVER_WORKERS', valueFrom: { resourceFieldRef: { containerName: 'receiver', resource: 'limits.cpu', divisor: '1' } } },
               ],
               ports: [
                 { name: 'grpc-als', containerPort: RECEIVER_ALS_PORT },
@@ -183,7 +188,7 @@ export class Observability extends pulumi.ComponentResource {
               ],
               readinessProbe: { httpGet: { path: '/readyz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: `${RECEIVER_MEMORY_LIMIT_MIB}Mi` } },
+              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: String(RECEIVER_CPU_LIMIT), memory: `${RECEIVER_MEMORY_LIMIT_MIB * RECEIVER_CPU_LIMIT}Mi` } },
               securityContext: {
                 allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
               },
