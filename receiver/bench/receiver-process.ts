@@ -1,16 +1,35 @@
 // (b) and (c): the built receiver (receiver/dist), assembled as main.js assembles it, from the flags
 // given on this process's command line. For the memory sink, delivery is the sink taking the metrics, so
-// this process notes their age at that moment; for the oap sink the peer notes it.
+// this process notes their age at that moment; for the oap sink the peer notes it. With --workers N > 1
+// this process is the primary of N workers (dist/main.js as cluster workers): memory-sink delivery is
+// then the workers' forwarded count, and its latency is not measured.
 import type { MeshMetric } from '../src/mesh-metric';
 import { announce, serveStats, type ChildStats } from './ipc';
 import { LatencyHistogram } from './latency';
 
 const { parseConfig } = require('../dist/config') as typeof import('../src/config');
 const { Receiver } = require('../dist/receiver') as typeof import('../src/receiver');
+async function workers(config: import('../src/config').ReceiverConfig): Promise<void> {
+  const { ReceiverWorkers } = require('../dist/workers') as typeof import('../src/workers');
+  const MAIN = require.resolve('../dist/main');
+  const primary = new ReceiverWorkers(config, MAIN, process.argv.slice(2));
+  await primary.start();
+  const value = async (name: string) => (await primary.aggregate()).getSingleMetric(name)?.get().then((m) => m.values.reduce((n, v) => n + v.value, 0)) ?? 0;
+  serveStats(async (): Promise<ChildStats> => {
+    const t = await primary.totals();
+    return {
+      type: 'stats', delivered: config.sink === 'memory' ? t.forwarded : 0,
+      totals: { ...t, pausedNow: await value('receiver_als_streams_paused'), pauses: await value('receiver_als_backpressure_pauses_total') },
+    };
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { primary.stop().then(() => process.exit(0)); });
+  announce(primary.grpcPort);
+}
 
 async function main(): Promise<void> {
   const parsed = parseConfig(process.argv.slice(2), {});
   if (parsed.help) throw new Error('--help is not a bench setting');
+  if (parsed.config.workers > 1) return workers(parsed.config);
   const receiver = new Receiver(parsed.config);
   const latency = new LatencyHistogram();
   let delivered = 0;
