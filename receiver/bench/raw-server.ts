@@ -2,6 +2,7 @@
 // as its raw bytes and discards it, decoding nothing. Entries are counted from what the generator sends
 // (`--batch N` entries per message, none in each stream's first message), so latency is not measured.
 import * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
 
 const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
@@ -30,6 +31,6 @@ server.addService(raw, {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  serveStats(() => ({ type: 'stats', delivered }));
+  serveStats(() => ({ type: 'stats', delivered, loop: performance.eventLoopUtilization() }));
   announce(port);
 });

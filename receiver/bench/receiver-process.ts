@@ -4,6 +4,7 @@
 // this process is the primary of N workers (dist/main.js as cluster workers): memory-sink delivery is
 // then the workers' forwarded count, and its latency is not measured.
 import type { MeshMetric } from '../src/mesh-metric';
+import { performance } from 'node:perf_hooks';
 import { announce, serveStats, type ChildStats } from './ipc';
 import { LatencyHistogram } from './latency';
 
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   serveStats(async (final): Promise<ChildStats> => {
     const t = await receiver.totals();
     return {
-      type: 'stats', delivered,
+      type: 'stats', delivered, loop: performance.eventLoopUtilization(),
       totals: { ...t, pausedNow: await value('receiver_als_streams_paused'), pauses: await value('receiver_als_backpressure_pauses_total') },
       latency: final && parsed.config.sink === 'memory' ? latency.toPairs() : undefined,
     };

@@ -192,6 +192,8 @@ interface RunResult {
   /** Share of one core used by the process under test, by the OAP peer, by this driver (the generator). */
   cpu: { target: number; peer: number; generator: number };
   totals?: ChildStats['totals'];
+  /** Share of the run the target's event loop was busy; the rest it waited for I/O (NaN with workers). */
+  loopBusy: number;
 }
 
 async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult> {
@@ -230,6 +232,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     const cpu0 = { target: cpuSeconds(target.proc.pid!), peer: peerPid ? cpuSeconds(peerPid) : 0, generator: process.cpuUsage() };
     const t0 = Date.now();
     const sampler = setInterval(() => curve.push([(Date.now() - t0) / 1000, memoryOf(target.proc.pid!).rss]), 250);
+    const loop0 = (await target.stats()).loop;
     const sending = generate(port, traffic, perStream);
     let delivered = 0;
     let lastProgress = Date.now();
@@ -252,7 +255,11 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     clearInterval(sampler);
     await sending;
     const final = await endpoint.stats(true);
-    const totals = mode === 'noop' || mode === 'raw' ? undefined : (await target.stats(true)).totals;
+    const targetFinal = endpoint === target ? final : await target.stats(true);
+    const totals = mode === 'noop' || mode === 'raw' ? undefined : targetFinal.totals;
+    // Share of the run the process under test's event loop was busy (not waiting for I/O or timers).
+    const loop1 = targetFinal.loop;
+    const loopBusy = loop0 && loop1 ? (loop1.active - loop0.active) / (loop1.active - loop0.active + loop1.idle - loop0.idle) : NaN;
     const mem = memoryOf(target.proc.pid!);
     const rssValues = curve.map(([, r]) => r);
     return {
@@ -260,7 +267,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
       latency: LatencyHistogram.fromPairs(final.latency ?? []),
       rss: { start: rssValues[Math.floor(rssValues.length * 0.05)] ?? mem.rss, end: rssValues.at(-1) ?? mem.rss,
         max: Math.max(mem.rss, ...rssValues), peak: mem.peak, curve },
-      cpu, totals,
+      cpu, totals, loopBusy,
     };
   } finally {
     for (const c of children.reverse()) await c.stop();
@@ -286,8 +293,8 @@ function table(results: RunResult[], s: Settings): string {
   const ratio = (eps: number, to: number) => (Number.isNaN(to) ? '-' : `${Math.round((eps / to) * 100)} %`);
   const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x} ms`);
   const lines = [
-    '| setup | entries/s (median) | runs | ratio to (a0) | ratio to (a) | entries per CPU-second | p50 latency | p99 latency | RSS peak | RSS start → end (max) | dropped | CPU: under test / OAP peer / generator |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|',
+    '| setup | entries/s (median) | runs | ratio to (a0) | ratio to (a) | entries per CPU-second | p50 latency | p99 latency | RSS peak | RSS start → end (max) | dropped | CPU: under test / OAP peer / generator | event loop busy |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|',
   ];
   for (const [mode, rs] of byMode) {
     const eps = median(rs.map((r) => r.entriesPerSecond));
@@ -296,7 +303,7 @@ function table(results: RunResult[], s: Settings): string {
     const mid = rs.find((r) => r.entriesPerSecond === eps)!;
     const dropped = rs.reduce((n, r) => n + Object.values(r.totals?.dropped ?? {}).reduce((a, b) => a + b, 0), 0);
     const perCpuSecond = median(rs.map((r) => r.entriesPerSecond / r.cpu.target));
-    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${ratio(eps, transport)} | ${ratio(eps, limit)} | ${fmt(perCpuSecond)} | ${ms(lat.quantile(0.5))} | ${ms(lat.quantile(0.99))} | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' || mode === 'raw' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} |`);
+    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${ratio(eps, transport)} | ${ratio(eps, limit)} | ${fmt(perCpuSecond)} | ${ms(lat.quantile(0.5))} | ${ms(lat.quantile(0.99))} | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' || mode === 'raw' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} | ${Number.isNaN(mid.loopBusy) ? '-' : pct(mid.loopBusy)} |`);
   }
   const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
     `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, OAP peer HTTP/2 windows ${fmt(s.oapPeerWindow)} bytes, ` +
@@ -375,7 +382,7 @@ async function main(): Promise<void> {
       results.push(r);
       const t = r.totals;
       console.log(`${mode} run ${run}: ${fmt(r.entriesPerSecond)} entries/s, ${fmt(r.delivered)} of ${fmt(r.entries)} delivered, ${r.seconds.toFixed(1)} s, p50 ${r.latency.quantile(0.5)} ms, p99 ${r.latency.quantile(0.99)} ms, ` +
-        `RSS peak ${r.rss.peak.toFixed(0)} MB, CPU target ${pct(r.cpu.target)} peer ${pct(r.cpu.peer)} generator ${pct(r.cpu.generator)}${t ? `, received ${t.received} forwarded ${t.forwarded} dropped ${JSON.stringify(t.dropped)} pauses ${t.pauses}` : ''}`);
+        `RSS peak ${r.rss.peak.toFixed(0)} MB, loop busy ${Number.isNaN(r.loopBusy) ? '-' : pct(r.loopBusy)}, CPU target ${pct(r.cpu.target)} peer ${pct(r.cpu.peer)} generator ${pct(r.cpu.generator)}${t ? `, received ${t.received} forwarded ${t.forwarded} dropped ${JSON.stringify(t.dropped)} pauses ${t.pauses}` : ''}`);
     }
   }
   const report = soak ? `${table(results, s)}\n\n${soakReport(results)}` : table(results, s);
