@@ -111,7 +111,7 @@ function startChild(script: string, args: string[], cpu: string | undefined, nod
   const node = [...nodeArgs, '--import', 'tsx', path.join(__dirname, script), ...args];
   // Instruction counts do not depend on other load; workers (cluster children) are counted too.
   const wrapped = counted && callgrindDir
-    ? ['valgrind', '--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${path.join(callgrindDir, 'callgrind.%p')}`, process.execPath, ...node]
+    ? ['valgrind', '--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${path.join(callgrindDir, 'callgrind.%p')}`, process.execPath, ...node]
     : [process.execPath, ...node];
   const [cmd, argv] = cpu === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(cpu), ...wrapped]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: REPO });

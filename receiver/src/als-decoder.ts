@@ -95,9 +95,12 @@ function walkersOf(type: protobuf.Type): FieldWalks {
     if (field.delimited) throw new Error(`${type.fullName}.${field.name}: groups are not walked`);
     const one: ScalarWalk | undefined = sub ? undefined : SCALAR_WALK[scalar];
     if (!sub && !one) throw new Error(`${type.fullName}.${field.name}: no walk for type ${scalar}`);
+    // A sub-message's walks are looked up on first use (types may refer to each other), then kept.
+    let subWalks: FieldWalks | undefined;
+    const walks = (): FieldWalks => (subWalks ??= walkersOf(sub!));
     if (field.map) {
       const key = SCALAR_WALK[(field as unknown as protobuf.MapField).keyType]!;
-      fields[field.id] = (r, _t, n) => walkMapEntry(r, n, key, sub, one);
+      fields[field.id] = (r, _t, n) => walkMapEntry(r, n, key, sub ? walks() : undefined, one);
     } else if (field.repeated && !sub && PACKABLE.has(scalar)) {
       fields[field.id] = (r, t) => {
         if ((t & 7) !== 2) return one!(r);
@@ -110,7 +113,7 @@ function walkersOf(type: protobuf.Type): FieldWalks {
         r.len = outer;
       };
     } else if (sub) {
-      fields[field.id] = (r, _t, n) => walkMessage(r, sub, n + 1);
+      fields[field.id] = (r, _t, n) => walkMessage(r, walks(), n + 1);
     } else {
       fields[field.id] = (r) => one!(r);
     }
@@ -118,8 +121,7 @@ function walkersOf(type: protobuf.Type): FieldWalks {
   return fields;
 }
 
-function walkMessage(r: Reader, type: protobuf.Type, n: number): void {
-  const fields = walkersOf(type);
+function walkMessage(r: Reader, fields: FieldWalks, n: number): void {
   const outer = enter(r, n);
   while (r.pos < r.len) {
     const t = r.uint32();
@@ -130,7 +132,7 @@ function walkMessage(r: Reader, type: protobuf.Type, n: number): void {
   leave(r, outer);
 }
 
-function walkMapEntry(r: Reader, n: number, key: ScalarWalk, sub: protobuf.Type | undefined, value: ScalarWalk | undefined): void {
+function walkMapEntry(r: Reader, n: number, key: ScalarWalk, sub: FieldWalks | undefined, value: ScalarWalk | undefined): void {
   const c2 = r.uint32() + r.pos;
   if (c2 > r.len) throw outOfRange();
   const outer = r.len;
