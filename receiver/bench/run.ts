@@ -204,7 +204,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
   const children: Child[] = [];
   try {
     const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error',
-      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), '--workers', String(s.workers)];
+      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : [])];
     let target: Child;
     let endpoint: Child;
     let peerPid: number | undefined;
