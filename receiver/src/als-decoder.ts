@@ -19,8 +19,10 @@ type Decode = (bytes: Buffer) => StreamAccessLogsMessage;
 class Rare extends Error {}
 const RARE = new Rare('rare shape: decoded by the reference decoder');
 
+// Read once: compiled namespace imports are getters, and these are on the hot path.
 const LongBits = (protobuf.util as unknown as { LongBits: new (lo: number, hi: number) => { toNumber(unsigned: boolean): number } }).LongBits;
-const recursionLimit = (): number => (protobuf.Reader as unknown as { recursionLimit: number }).recursionLimit;
+const ReaderClass = protobuf.Reader;
+const RECURSION_LIMIT = (protobuf.Reader as unknown as { recursionLimit: number }).recursionLimit;
 
 function outOfRange(): RangeError {
   return RangeError('index out of range');
@@ -32,7 +34,7 @@ function outOfRange(): RangeError {
  */
 function enter(r: Reader, n: number): number {
   const l = r.uint32();
-  if (n > recursionLimit()) throw Error('maximum nesting depth exceeded');
+  if (n > RECURSION_LIMIT) throw Error('maximum nesting depth exceeded');
   const c = r.pos + l;
   if (c > r.len) throw outOfRange();
   const outer = r.len;
@@ -204,7 +206,7 @@ class FastDecoder {
   }
 
   decode(bytes: Buffer): StreamAccessLogsMessage {
-    const r = protobuf.Reader.create(bytes);
+    const r = ReaderClass.create(bytes);
     const out: StreamAccessLogsMessage = {};
     let http: { log_entry?: HttpAccessLogEntry[] } | undefined;
     let tcp: { log_entry?: TcpAccessLogEntry[] } | undefined;
