@@ -90,7 +90,7 @@ export class Receiver {
     const sink = (this.sink = buildSink(config, this.metrics, logger));
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
-      limits: { maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams },
+      limits: { maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, receiveWindowBytes: config.receiveWindowBytes },
     });
     this.admin = new AdminServer({
       metrics: this.metrics,

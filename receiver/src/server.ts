@@ -14,6 +14,7 @@ import type { MeshMetric } from './mesh-metric';
 import type { ReceiverMetrics } from './metrics';
 import type { Sink } from './sinks/sink';
 import { errorFields, silentLogger, type Logger } from './log';
+import { widenReceiveWindows } from './receive-window';
 
 /** What the server needs from analysis (the shape of analyze.ts's Analyzer). */
 export interface StreamAnalyzerFactory {
@@ -33,6 +34,8 @@ export interface AlsServerLimits {
   keepaliveTimeoutMs: number;
   /** Longest the streams stay paused for a full sink before reading on and letting the sink drop. */
   maxPauseMs: number;
+  /** HTTP/2 receive window granted each sidecar connection (receive-window.ts). */
+  receiveWindowBytes: number;
 }
 
 export const DEFAULT_LIMITS: AlsServerLimits = {
@@ -41,6 +44,7 @@ export const DEFAULT_LIMITS: AlsServerLimits = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxPauseMs: 1000,
+  receiveWindowBytes: 256 * 1024,
 };
 
 export interface AlsServerOptions {
@@ -115,6 +119,7 @@ export class AlsServer {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
         if (err) return reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
+        widenReceiveWindows(this.server, this.limits.receiveWindowBytes);
         this.listening = true;
         resolve(port);
       });

@@ -19,6 +19,12 @@ describe('receiver config', () => {
     assert.equal(config([], { RECEIVER_WORKERS: '2' }).workers, 2);
   });
 
+  it('grants sidecars a 256 KiB HTTP/2 receive window unless --receive-window-bytes says otherwise, never below 64 KiB', () => {
+    assert.equal(config([]).receiveWindowBytes, 262_144);
+    assert.equal(config(['--receive-window-bytes', '1048576']).receiveWindowBytes, 1_048_576);
+    assert.throws(() => config([], { RECEIVER_RECEIVE_WINDOW_BYTES: '1000' }), /allowed: a whole number from 65535/);
+  });
+
   it('rejects a worker count of 0 or beyond 64, naming the range', () => {
     assert.throws(() => config(['--workers', '0']), /--workers: invalid value "0"; allowed: a whole number from 1 to 64/);
     assert.throws(() => config([], { RECEIVER_WORKERS: '65' }), /RECEIVER_WORKERS: invalid value "65"/);
