@@ -27,23 +27,6 @@ async function workers(config: import('../src/config').ReceiverConfig): Promise<
   announce(primary.grpcPort);
 }
 
-/**
- * Diagnosis only (BENCH_ALS_WINDOW=BYTES): the receiver's HTTP/2 receive windows for the sidecars'
- * connections raised from Node's 64 KiB, reaching into grpc-js's private server state (it has no option
- * for it), to see how much of the receiver's idle time the windows cause.
- */
-function widenAlsWindows(receiver: InstanceType<typeof Receiver>): void {
-  const window = Number(process.env.BENCH_ALS_WINDOW ?? 0);
-  if (!window) return;
-  const grpcServer = (receiver as unknown as { server: { server: { http2Servers: Map<import('node:http2').Http2Server, unknown> } } }).server.server;
-  for (const h2 of grpcServer.http2Servers.keys()) {
-    h2.on('session', (session) => {
-      session.settings({ initialWindowSize: window });
-      session.setLocalWindowSize(window);
-    });
-  }
-}
-
 async function main(): Promise<void> {
   const parsed = parseConfig(process.argv.slice(2), {});
   if (parsed.help) throw new Error('--help is not a bench setting');
@@ -63,7 +46,6 @@ async function main(): Promise<void> {
     };
   }
   await receiver.start();
-  widenAlsWindows(receiver);
   const value = async (name: string) => receiver.metrics.value(name).catch(() => 0);
   serveStats(async (final): Promise<ChildStats> => {
     const t = await receiver.totals();

@@ -48,6 +48,8 @@ function flags() {
       'target-cpus': { type: 'string', default: '1' }, 'helper-cpus': { type: 'string', default: '0' },
       // Receiver worker processes (--workers of the receiver; 1 is the single-process receiver).
       workers: { type: 'string', default: '1' },
+      // The receiver's HTTP/2 receive window per sidecar connection (its --receive-window-bytes).
+      'receive-window': { type: 'string', default: String(256 * 1024) },
       // V8 grows its heap with the allocation rate, not the live data; capping old space keeps RSS near the
       // live set (the queue) at no cost in throughput here. Deployments should set the same (NODE_OPTIONS).
       'receiver-node-args': { type: 'string', default: '--max-old-space-size=128' },
@@ -71,6 +73,7 @@ function flags() {
     receiverNodeArgs: String(values['receiver-node-args']).split(' ').filter(Boolean),
     block: values.block as string | undefined,
     cpuProf: Boolean(values['cpu-prof']), callgrind: Boolean(values.callgrind), write: !values['no-write'], pin: !values['no-pin'],
+    receiveWindow: int('receive-window', 65_535),
     targetCpus: String(values['target-cpus']), helperCpus: String(values['helper-cpus']), workers: int('workers', 1),
   };
 }
@@ -204,7 +207,9 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
   const children: Child[] = [];
   try {
     const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error',
-      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : [])];
+      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : []),
+      // Older receivers (before/after comparisons) have no such flag and keep 64 KiB.
+      ...(s.receiveWindow !== 256 * 1024 ? ['--receive-window-bytes', String(s.receiveWindow)] : [])];
     let target: Child;
     let endpoint: Child;
     let peerPid: number | undefined;
@@ -308,7 +313,7 @@ function table(results: RunResult[], s: Settings): string {
   const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
     `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, OAP peer HTTP/2 windows ${fmt(s.oapPeerWindow)} bytes, ` +
     `receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, ` +
-    `receiver workers ${s.workers}, ` +
+    `receiver workers ${s.workers}, receiver HTTP/2 receive window ${fmt(s.receiveWindow)} bytes, ` +
     `placement ${s.pin ? `process under test on CPU ${s.targetCpus}, generator and OAP peer on CPU ${s.helperCpus} (taskset)` : 'unpinned'}`;
   return [`Command: \`${commandLine()}\``, '', `Date: ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '', `Settings: ${settings}`, '', ...lines].join('\n');
 }
