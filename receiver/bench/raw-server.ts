@@ -31,6 +31,12 @@ server.addService(raw, {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
+  // The same HTTP/2 receive window as the receiver under test (--receive-window BYTES), when it has one.
+  const windowArg = process.argv.indexOf('--receive-window');
+  if (windowArg >= 0) {
+    const { widenReceiveWindows } = require('../dist/receive-window') as typeof import('../src/receive-window');
+    widenReceiveWindows(server, Number(process.argv[windowArg + 1]));
+  }
   serveStats(() => ({ type: 'stats', delivered, loop: performance.eventLoopUtilization() }));
   announce(port);
 });

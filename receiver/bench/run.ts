@@ -212,11 +212,13 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
       ...(s.receiveWindow !== 256 * 1024 ? ['--receive-window-bytes', String(s.receiveWindow)] : [])];
     let target: Child;
     let endpoint: Child;
+    // The anchors grant the receiver's window, so transport and decoding are compared on equal terms.
+    const anchorWindow = s.receiveWindow > 65_535 ? ['--receive-window', String(s.receiveWindow)] : [];
     let peerPid: number | undefined;
     if (mode === 'raw') {
-      target = endpoint = startChild('raw-server.ts', ['--batch', String(s.traffic.batch)], testCpu, [], true);
+      target = endpoint = startChild('raw-server.ts', ['--batch', String(s.traffic.batch), ...anchorWindow], testCpu, [], true);
     } else if (mode === 'noop') {
-      target = endpoint = startChild('noop-server.ts', [], testCpu, [], true);
+      target = endpoint = startChild('noop-server.ts', [...anchorWindow], testCpu, [], true);
     } else if (mode === 'oap') {
       const peer = startChild('oap-peer.ts', ['--window', String(s.oapPeerWindow)], helperCpu);
       children.push(peer);
