@@ -126,6 +126,8 @@ const WIRE: Record<string, number> = {
   double: 1, fixed64: 1, sfixed64: 1, float: 5, fixed32: 5, sfixed32: 5, string: 2, bytes: 2,
 };
 const wireOf = (type: string): number => WIRE[type] ?? 0;
+/** long.js's Long, as protobufjs uses it (its typings leave out the static constructors). */
+const Long = protobuf.util.Long as unknown as { fromBits(lo: number, hi: number, unsigned: boolean): protobuf.Long };
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const STRINGS = ['', 'a', 'upstream_peer', 'downstream_peer', 'wasm.upstream_peer', 'wasm.downstream_peer', 'content-type',
   'grpc-status', 'application/grpc', 'http', 'https', '/hipstershop.CartService/GetCart', 'spiffe://cluster.local/ns/x/sa/y',
@@ -143,7 +145,7 @@ class MessageGen {
     if (LONG_TYPES.has(type)) {
       const [lo, hi] = r.pick([[0, 0], [1, 0], [r.int(2 ** 32), 0], [0xffffffff, 0x1fffff], [0, 0x200000], [0xffffffff, 0xffffffff],
         [r.int(2 ** 32), r.int(2 ** 32)], [1_796_179_751, 0]]) as [number, number];
-      return void (w as unknown as Record<string, (v: unknown) => void>)[type]!(protobuf.util.Long.fromBits(lo, hi, type.startsWith('u') || type === 'fixed64'));
+      return void (w as unknown as Record<string, (v: unknown) => void>)[type]!(Long.fromBits(lo, hi, type.startsWith('u') || type === 'fixed64'));
     }
     switch (type) {
       case 'string': return void w.string(r.chance(0.7) ? r.pick(STRINGS) : r.bytes(r.int(12)).toString('latin1'));
@@ -160,7 +162,7 @@ class MessageGen {
   unknown(w: protobuf.Writer): void {
     const id = 1000 + this.r.int(1000);
     switch (this.r.pick([0, 1, 2, 3, 5])) {
-      case 0: w.uint32((id << 3) | 0).uint64(protobuf.util.Long.fromBits(this.r.int(2 ** 32), this.r.int(2 ** 32), true)); break;
+      case 0: w.uint32((id << 3) | 0).uint64(Long.fromBits(this.r.int(2 ** 32), this.r.int(2 ** 32), true)); break;
       case 1: w.uint32((id << 3) | 1).fixed64(1); break;
       case 2: w.uint32((id << 3) | 2).bytes(this.r.bytes(this.r.int(10))); break;
       case 3: w.uint32((id << 3) | 3).uint32((7 << 3) | 0).uint32(5).uint32((id << 3) | 4); break;
