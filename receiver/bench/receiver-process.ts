@@ -15,7 +15,8 @@ async function workers(config: import('../src/config').ReceiverConfig): Promise<
   const MAIN = require.resolve('../dist/main');
   const primary = new ReceiverWorkers(config, MAIN, process.argv.slice(2));
   await primary.start();
-  const value = async (name: string) => (await primary.aggregate()).getSingleMetric(name)?.get().then((m) => m.values.reduce((n, v) => n + v.value, 0)) ?? 0;
+  const { metricValue } = require('../dist/metrics') as typeof import('../src/metrics');
+  const value = async (name: string) => metricValue(await primary.aggregate(), name).catch(() => 0);
   serveStats(async (): Promise<ChildStats> => {
     const t = await primary.totals();
     return {
