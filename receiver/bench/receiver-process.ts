@@ -17,11 +17,12 @@ async function workers(config: import('../src/config').ReceiverConfig): Promise<
   await primary.start();
   const { metricValue } = require('../dist/metrics') as typeof import('../src/metrics');
   const value = async (name: string) => metricValue(await primary.aggregate(), name).catch(() => 0);
-  serveStats(async (): Promise<ChildStats> => {
+  // Polled every 20 ms: only the summed totals, the full metrics only at the end.
+  serveStats(async (final): Promise<ChildStats> => {
     const t = await primary.totals();
     return {
       type: 'stats', delivered: config.sink === 'memory' ? t.forwarded : 0,
-      totals: { ...t, pausedNow: await value('receiver_als_streams_paused'), pauses: await value('receiver_als_backpressure_pauses_total') },
+      totals: { ...t, pausedNow: final ? await value('receiver_als_streams_paused') : 0, pauses: final ? await value('receiver_als_backpressure_pauses_total') : 0 },
     };
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { primary.stop().then(() => process.exit(0)); });
