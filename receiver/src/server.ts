@@ -119,7 +119,11 @@ export class AlsServer {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
         if (err) return reject(new Error(`cannot listen for ALS on ${address}: ${err.message}`));
-        widenReceiveWindows(this.server, this.limits.receiveWindowBytes);
+        try {
+          widenReceiveWindows(this.server, this.limits.receiveWindowBytes);
+        } catch (e) {
+          return reject(e as Error);
+        }
         this.listening = true;
         resolve(port);
       });
