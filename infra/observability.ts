@@ -41,6 +41,9 @@ const RECEIVER_OLD_SPACE_MIB = RECEIVER_MEMORY_LIMIT_MIB / 2;
  */
 export const RECEIVER_MAX_CONNECTION_AGE_MS = 300_000;
 export const RECEIVER_MAX_CONNECTION_AGE_GRACE_MS = 90_000;
+/** Cores per receiver pod: it runs one worker process per core of its CPU limit (RECEIVER_WORKERS), each
+ * with the memory budget above. */
+const RECEIVER_CPU_LIMIT = 2;
 
 export interface ObservabilityArgs {
   stack: string;
@@ -203,6 +206,8 @@ export class Observability extends pulumi.ComponentResource {
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_MS) },
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_GRACE_MS) },
                 { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB}` },
+                // One worker per core of the CPU limit (the downward API rounds a fraction up).
+                { name: 'RECEIVER_WORKERS', valueFrom: { resourceFieldRef: { containerName: 'receiver', resource: 'limits.cpu', divisor: '1' } } },
               ],
               ports: [
                 { name: 'grpc-als', containerPort: RECEIVER_ALS_PORT },
@@ -210,7 +215,7 @@ export class Observability extends pulumi.ComponentResource {
               ],
               readinessProbe: { httpGet: { path: '/readyz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '1', memory: `${RECEIVER_MEMORY_LIMIT_MIB}Mi` } },
+              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: String(RECEIVER_CPU_LIMIT), memory: `${RECEIVER_MEMORY_LIMIT_MIB * RECEIVER_CPU_LIMIT}Mi` } },
               securityContext: {
                 allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
               },

@@ -8,6 +8,8 @@ export interface ChildStats {
   /** Receiver only: its own accounting, read from its Prometheus registry. */
   totals?: { received: number; produced: number; forwarded: number; dropped: Record<string, number>; pausedNow: number; pauses: number };
   latency?: [number, number][];
+  /** The process's event loop so far (performance.eventLoopUtilization): ms busy and ms idle. */
+  loop?: { active: number; idle: number };
 }
 export type ChildMessage = ChildReady | ChildStats;
 export interface DriverMessage { type: 'poll'; final: boolean }

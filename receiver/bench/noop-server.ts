@@ -3,6 +3,7 @@
 // they are, then discards them.
 import * as grpc from '@grpc/grpc-js';
 import type { StreamAccessLogsMessage } from '../src/envoy-protos';
+import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
 import { LatencyHistogram, timestampMs } from './latency';
 
@@ -26,6 +27,12 @@ server.addService(alsServiceDefinition(), {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  serveStats((final) => ({ type: 'stats', delivered, latency: final ? latency.toPairs() : undefined }));
+  // The same HTTP/2 receive window as the receiver under test (--receive-window BYTES), when it has one.
+  const windowArg = process.argv.indexOf('--receive-window');
+  if (windowArg >= 0) {
+    const { widenReceiveWindows } = require('../dist/receive-window') as typeof import('../src/receive-window');
+    widenReceiveWindows(server, Number(process.argv[windowArg + 1]));
+  }
+  serveStats((final) => ({ type: 'stats', delivered, loop: performance.eventLoopUtilization(), latency: final ? latency.toPairs() : undefined }));
   announce(port);
 });

@@ -1,4 +1,5 @@
 // `npm run bench`: the receiver under load, side by side with the limit, in one run.
+//   (a0) raw   - a grpc-js server that takes each message as raw bytes and discards it (transport alone);
 //   (a) noop   - a grpc-js server that only decodes (same Envoy protos, same decoder) and discards;
 //   (b) oap    - the receiver, oap sink, feeding a counting OAP-side peer in another process;
 //   (c) memory - the receiver, memory sink.
@@ -17,9 +18,10 @@ import { StreamTraffic, type TrafficOptions } from './traffic';
 
 const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
 
-const MODES = ['noop', 'oap', 'memory'] as const;
+const MODES = ['raw', 'noop', 'oap', 'memory'] as const;
 type Mode = (typeof MODES)[number];
 const MODE_LABEL: Record<Mode, string> = {
+  raw: '(a0) transport only: raw bytes discarded',
   noop: '(a) no-op decode-and-discard server', oap: '(b) receiver → oap sink → OAP peer', memory: '(c) receiver → memory sink',
 };
 
@@ -36,9 +38,18 @@ function flags() {
       // The OAP peer's HTTP/2 windows: 1 MiB is grpc-java/Netty's default, what a real OAP grants.
       'oap-peer-window': { type: 'string', default: String(1 << 20) },
       'cpu-prof': { type: 'boolean', default: false },
+      // Instructions per entry of the process under test (valgrind's callgrind), from two runs of
+      // --entries and 4x that: the difference leaves out startup and warm-up. Independent of other load.
+      callgrind: { type: 'boolean', default: false },
       /** Which BENCHMARKS.md block the table replaces (default: results, or soak for a soak run). */
       block: { type: 'string' }, 'no-write': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
+      // Where the process under test runs and where the generator and the OAP peer run (taskset lists).
+      'target-cpus': { type: 'string', default: '1' }, 'helper-cpus': { type: 'string', default: '0' },
+      // Receiver worker processes (--workers of the receiver; 1 is the single-process receiver).
+      workers: { type: 'string', default: '1' },
+      // The receiver's HTTP/2 receive window per sidecar connection (its --receive-window-bytes).
+      'receive-window': { type: 'string', default: String(256 * 1024) },
       // V8 grows its heap with the allocation rate, not the live data; capping old space keeps RSS near the
       // live set (the queue) at no cost in throughput here. Deployments should set the same (NODE_OPTIONS).
       'receiver-node-args': { type: 'string', default: '--max-old-space-size=128' },
@@ -61,7 +72,9 @@ function flags() {
     oapPeerWindow: int('oap-peer-window', 65_535),
     receiverNodeArgs: String(values['receiver-node-args']).split(' ').filter(Boolean),
     block: values.block as string | undefined,
-    cpuProf: Boolean(values['cpu-prof']), write: !values['no-write'], pin: !values['no-pin'],
+    cpuProf: Boolean(values['cpu-prof']), callgrind: Boolean(values.callgrind), write: !values['no-write'], pin: !values['no-pin'],
+    receiveWindow: int('receive-window', 65_535),
+    targetCpus: String(values['target-cpus']), helperCpus: String(values['helper-cpus']), workers: int('workers', 1),
   };
 }
 type Settings = ReturnType<typeof flags>;
@@ -94,9 +107,16 @@ class Child {
   }
 }
 
-function startChild(script: string, args: string[], cpu: number | undefined, nodeArgs: string[] = []): Child {
+/** Set by --callgrind: the process under test runs under valgrind, its instructions counted into this directory. */
+let callgrindDir: string | undefined;
+
+function startChild(script: string, args: string[], cpu: string | undefined, nodeArgs: string[] = [], counted = false): Child {
   const node = [...nodeArgs, '--import', 'tsx', path.join(__dirname, script), ...args];
-  const [cmd, argv] = cpu === undefined ? [process.execPath, node] : ['taskset', ['-c', String(cpu), process.execPath, ...node]];
+  // Instruction counts do not depend on other load; workers (cluster children) are counted too.
+  const wrapped = counted && callgrindDir
+    ? ['valgrind', '--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${path.join(callgrindDir, 'callgrind.%p')}`, process.execPath, ...node]
+    : [process.execPath, ...node];
+  const [cmd, argv] = cpu === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(cpu), ...wrapped]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: REPO });
   return new Child(proc, script);
 }
@@ -108,10 +128,20 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/** CPU seconds (user + system) a process and its live children (receiver workers) have used so far. */
 function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  let children = 0;
+  for (const child of childPids(pid)) children += cpuSeconds(child);
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS + children;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 const CLOCK_TICKS = 100;
 
@@ -146,6 +176,17 @@ async function generate(port: number, traffic: StreamTraffic[], messagesPerStrea
 const REFRESH_MS = 100;
 const STALL_MS = 5000;
 
+/** Instructions counted by callgrind in every process of the run (the target and its workers). */
+function countedInstructions(dir: string): number {
+  let total = 0;
+  for (const f of fs.readdirSync(dir)) {
+    const m = /^(?:summary|totals): (\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'));
+    if (!m) throw new Error(`${f}: no instruction total (did valgrind finish?)`);
+    total += Number(m[1]);
+  }
+  return total;
+}
+
 // ---- one run ----
 
 interface RunResult {
@@ -154,31 +195,39 @@ interface RunResult {
   /** Share of one core used by the process under test, by the OAP peer, by this driver (the generator). */
   cpu: { target: number; peer: number; generator: number };
   totals?: ChildStats['totals'];
+  /** Share of the run the target's event loop was busy; the rest it waited for I/O (NaN with workers). */
+  loopBusy: number;
 }
 
 async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult> {
-  const testCpu = s.pin ? 1 : undefined;
-  const helperCpu = s.pin ? 0 : undefined;
-  const profArgs = [...s.receiverNodeArgs, ...(s.cpuProf && mode !== 'noop'
+  const testCpu = s.pin ? s.targetCpus : undefined;
+  const helperCpu = s.pin ? s.helperCpus : undefined;
+  const profArgs = [...s.receiverNodeArgs, ...(s.cpuProf && mode !== 'noop' && mode !== 'raw'
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles', `${mode}-${run}`)}`] : [])];
   const children: Child[] = [];
   try {
     const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error',
-      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize)];
+      '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : []),
+      // Older receivers (before/after comparisons) have no such flag and keep 64 KiB.
+      ...(s.receiveWindow !== 256 * 1024 ? ['--receive-window-bytes', String(s.receiveWindow)] : [])];
     let target: Child;
     let endpoint: Child;
+    // The anchors grant the receiver's window, so transport and decoding are compared on equal terms.
+    const anchorWindow = s.receiveWindow > 65_535 ? ['--receive-window', String(s.receiveWindow)] : [];
     let peerPid: number | undefined;
-    if (mode === 'noop') {
-      target = endpoint = startChild('noop-server.ts', [], testCpu);
+    if (mode === 'raw') {
+      target = endpoint = startChild('raw-server.ts', ['--batch', String(s.traffic.batch), ...anchorWindow], testCpu, [], true);
+    } else if (mode === 'noop') {
+      target = endpoint = startChild('noop-server.ts', [...anchorWindow], testCpu, [], true);
     } else if (mode === 'oap') {
       const peer = startChild('oap-peer.ts', ['--window', String(s.oapPeerWindow)], helperCpu);
       children.push(peer);
       const peerPort = await peer.ready;
-      target = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'oap', '--oap-address', `127.0.0.1:${peerPort}`], testCpu, profArgs);
+      target = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'oap', '--oap-address', `127.0.0.1:${peerPort}`], testCpu, profArgs, true);
       endpoint = peer;
       peerPid = peer.proc.pid;
     } else {
-      target = endpoint = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'memory'], testCpu, profArgs);
+      target = endpoint = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'memory'], testCpu, profArgs, true);
     }
     children.push(target);
     const port = await target.ready;
@@ -190,13 +239,15 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     const cpu0 = { target: cpuSeconds(target.proc.pid!), peer: peerPid ? cpuSeconds(peerPid) : 0, generator: process.cpuUsage() };
     const t0 = Date.now();
     const sampler = setInterval(() => curve.push([(Date.now() - t0) / 1000, memoryOf(target.proc.pid!).rss]), 250);
+    const loop0 = (await target.stats()).loop;
     const sending = generate(port, traffic, perStream);
     let delivered = 0;
     let lastProgress = Date.now();
     // Done when everything arrived, or when nothing more has for a while (a receiver that dropped some:
     // its dropped column says how many; the rate is then what it delivered until its last delivery).
-    while (delivered < expected && Date.now() - lastProgress < STALL_MS) {
-      await new Promise((r) => setTimeout(r, 20));
+    while (delivered < expected && Date.now() - lastProgress < (callgrindDir ? 20 * STALL_MS : STALL_MS)) {
+      // Under callgrind each poll is work counted in the target: poll seldom.
+      await new Promise((r) => setTimeout(r, callgrindDir ? 1000 : 20));
       const d = (await endpoint.stats()).delivered;
       if (d > delivered) lastProgress = Date.now();
       delivered = d;
@@ -211,7 +262,11 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     clearInterval(sampler);
     await sending;
     const final = await endpoint.stats(true);
-    const totals = mode === 'noop' ? undefined : (await target.stats(true)).totals;
+    const targetFinal = endpoint === target ? final : await target.stats(true);
+    const totals = mode === 'noop' || mode === 'raw' ? undefined : targetFinal.totals;
+    // Share of the run the process under test's event loop was busy (not waiting for I/O or timers).
+    const loop1 = targetFinal.loop;
+    const loopBusy = loop0 && loop1 ? (loop1.active - loop0.active) / (loop1.active - loop0.active + loop1.idle - loop0.idle) : NaN;
     const mem = memoryOf(target.proc.pid!);
     const rssValues = curve.map(([, r]) => r);
     return {
@@ -219,7 +274,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
       latency: LatencyHistogram.fromPairs(final.latency ?? []),
       rss: { start: rssValues[Math.floor(rssValues.length * 0.05)] ?? mem.rss, end: rssValues.at(-1) ?? mem.rss,
         max: Math.max(mem.rss, ...rssValues), peak: mem.peak, curve },
-      cpu, totals,
+      cpu, totals, loopBusy,
     };
   } finally {
     for (const c of children.reverse()) await c.stop();
@@ -240,11 +295,13 @@ function machine(): string {
 function table(results: RunResult[], s: Settings): string {
   const byMode = new Map<Mode, RunResult[]>();
   for (const r of results) byMode.set(r.mode, [...(byMode.get(r.mode) ?? []), r]);
-  const noop = byMode.get('noop');
-  const limit = noop ? median(noop.map((r) => r.entriesPerSecond)) : NaN;
+  const anchor = (m: Mode) => { const rs = byMode.get(m); return rs ? median(rs.map((r) => r.entriesPerSecond)) : NaN; };
+  const [transport, limit] = [anchor('raw'), anchor('noop')];
+  const ratio = (eps: number, to: number) => (Number.isNaN(to) ? '-' : `${Math.round((eps / to) * 100)} %`);
+  const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x} ms`);
   const lines = [
-    '| setup | entries/s (median) | runs | ratio to (a) | p50 latency | p99 latency | receiver RSS peak | RSS start → end (max) | dropped | CPU: under test / OAP peer / generator |',
-    '|---|---:|---|---:|---:|---:|---:|---|---:|---|',
+    '| setup | entries/s (median) | runs | ratio to (a0) | ratio to (a) | entries per CPU-second | p50 latency | p99 latency | RSS peak | RSS start → end (max) | dropped | CPU: under test / OAP peer / generator | event loop busy |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|',
   ];
   for (const [mode, rs] of byMode) {
     const eps = median(rs.map((r) => r.entriesPerSecond));
@@ -252,19 +309,21 @@ function table(results: RunResult[], s: Settings): string {
     for (const r of rs) r.latency.counts.forEach((c, i) => { lat.counts[i]! += c; lat.total += c; });
     const mid = rs.find((r) => r.entriesPerSecond === eps)!;
     const dropped = rs.reduce((n, r) => n + Object.values(r.totals?.dropped ?? {}).reduce((a, b) => a + b, 0), 0);
-    lines.push(`| ${MODE_LABEL[mode]} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${Number.isNaN(limit) ? '-' : `${Math.round((eps / limit) * 100)} %`} | ${lat.quantile(0.5)} ms | ${lat.quantile(0.99)} ms | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} |`);
+    const perCpuSecond = median(rs.map((r) => r.entriesPerSecond / r.cpu.target));
+    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${ratio(eps, transport)} | ${ratio(eps, limit)} | ${fmt(perCpuSecond)} | ${ms(lat.quantile(0.5))} | ${ms(lat.quantile(0.99))} | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' || mode === 'raw' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} | ${Number.isNaN(mid.loopBusy) ? '-' : pct(mid.loopBusy)} |`);
   }
   const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
     `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, OAP peer HTTP/2 windows ${fmt(s.oapPeerWindow)} bytes, ` +
     `receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, ` +
-    `placement ${s.pin ? 'process under test on CPU 1, generator and OAP peer on CPU 0 (taskset)' : 'unpinned'}`;
+    `receiver workers ${s.workers}, receiver HTTP/2 receive window ${fmt(s.receiveWindow)} bytes, ` +
+    `placement ${s.pin ? `process under test on CPU ${s.targetCpus}, generator and OAP peer on CPU ${s.helperCpus} (taskset)` : 'unpinned'}`;
   return [`Command: \`${commandLine()}\``, '', `Date: ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '', `Settings: ${settings}`, '', ...lines].join('\n');
 }
 
 function soakReport(results: RunResult[]): string {
   const lines = ['| setup | entries | RSS start | RSS end | RSS max | VmHWM | curve (s: MB) |', '|---|---:|---:|---:|---:|---:|---|'];
   for (const r of results) {
-    if (r.mode === 'noop') continue;
+    if (r.mode === 'noop' || r.mode === 'raw') continue;
     const step = Math.max(1, Math.floor(r.rss.curve.length / 10));
     const curve = r.rss.curve.filter((_, i) => i % step === 0).map(([t, m]) => `${t.toFixed(0)}: ${m.toFixed(0)}`).join(', ');
     lines.push(`| ${MODE_LABEL[r.mode]} | ${fmt(r.entries)} | ${r.rss.start.toFixed(0)} MB | ${r.rss.end.toFixed(0)} MB | ${r.rss.max.toFixed(0)} MB | ${r.rss.peak.toFixed(0)} MB | ${curve} |`);
@@ -286,9 +345,42 @@ function writeBlock(name: string, body: string): void {
   fs.writeFileSync(BENCHMARKS_MD, text.slice(0, i + begin.length) + '\n' + body + '\n' + text.slice(j));
 }
 
+/** One callgrind-counted run of `entries` entries: the instructions of the process under test. */
+async function countedRun(mode: Mode, s: Settings, entries: number): Promise<number> {
+  callgrindDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-callgrind-${mode}-`));
+  try {
+    const r = await runOnce(mode, { ...s, entries }, 1);
+    if (r.delivered < r.entries) throw new Error(`${mode}: only ${r.delivered} of ${r.entries} delivered under callgrind`);
+    return countedInstructions(callgrindDir);
+  } finally {
+    fs.rmSync(callgrindDir, { recursive: true, force: true });
+    callgrindDir = undefined;
+  }
+}
+
+async function instructions(s: Settings): Promise<void> {
+  const lines = [
+    '| setup | instructions per entry | counted at ' + fmt(s.entries) + ' entries | at ' + fmt(4 * s.entries) + ' entries |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const mode of s.modes) {
+    const small = await countedRun(mode, s, s.entries);
+    const large = await countedRun(mode, s, 4 * s.entries);
+    const perEntry = (large - small) / (3 * s.entries);
+    console.log(`${mode}: ${fmt(perEntry)} instructions per entry (${fmt(small)} / ${fmt(large)})`);
+    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''} | ${fmt(perEntry)} | ${fmt(small)} | ${fmt(large)} |`);
+  }
+  const report = [`Command: \`${commandLine()}\``, '', `Date: ${new Date().toISOString()}`, '', `Machine: ${machine()}`, '',
+    `Settings: streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, TCP share of messages ${s.traffic.tcpShare}, receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, receiver workers ${s.workers}; instructions of every thread of the process under test (and its workers), counted by valgrind --tool=callgrind`,
+    '', ...lines].join('\n');
+  console.log(`\n${report}\n`);
+  if (s.write) writeBlock(s.block ?? 'instructions', report);
+}
+
 async function main(): Promise<void> {
   const s = flags();
-  if (s.pin) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  if (s.pin) execFileSync('taskset', ['-cp', s.helperCpus, String(process.pid)], { stdio: 'ignore' });
+  if (s.callgrind) return instructions(s);
   const soak = s.entries >= 1_000_000;
   const results: RunResult[] = [];
   for (let run = 1; run <= (soak ? 1 : s.runs); run++) {
@@ -297,7 +389,7 @@ async function main(): Promise<void> {
       results.push(r);
       const t = r.totals;
       console.log(`${mode} run ${run}: ${fmt(r.entriesPerSecond)} entries/s, ${fmt(r.delivered)} of ${fmt(r.entries)} delivered, ${r.seconds.toFixed(1)} s, p50 ${r.latency.quantile(0.5)} ms, p99 ${r.latency.quantile(0.99)} ms, ` +
-        `RSS peak ${r.rss.peak.toFixed(0)} MB, CPU target ${pct(r.cpu.target)} peer ${pct(r.cpu.peer)} generator ${pct(r.cpu.generator)}${t ? `, received ${t.received} forwarded ${t.forwarded} dropped ${JSON.stringify(t.dropped)} pauses ${t.pauses}` : ''}`);
+        `RSS peak ${r.rss.peak.toFixed(0)} MB, loop busy ${Number.isNaN(r.loopBusy) ? '-' : pct(r.loopBusy)}, CPU target ${pct(r.cpu.target)} peer ${pct(r.cpu.peer)} generator ${pct(r.cpu.generator)}${t ? `, received ${t.received} forwarded ${t.forwarded} dropped ${JSON.stringify(t.dropped)} pauses ${t.pauses}` : ''}`);
     }
   }
   const report = soak ? `${table(results, s)}\n\n${soakReport(results)}` : table(results, s);

@@ -13,11 +13,16 @@ export interface Readiness {
   sinkReady: boolean;
 }
 
+/** Where /metrics comes from: a receiver's own registry, or the primary's aggregate of its workers'. */
+export interface MetricsSource {
+  registry: { metrics(): Promise<string>; readonly contentType: string };
+}
+
 export interface AdminOptions {
-  metrics: ReceiverMetrics;
-  readiness: () => Readiness;
+  metrics: MetricsSource | ReceiverMetrics;
+  readiness: () => Readiness | Promise<Readiness>;
   /** Present only with the memory sink. */
-  topology?: () => TopologyJson;
+  topology?: () => TopologyJson | Promise<TopologyJson>;
   logger?: Logger;
 }
 
@@ -36,8 +41,8 @@ export class AdminServer {
   constructor(opts: AdminOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.route('/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
-    this.route('/readyz', (_req, res) => {
-      const r = opts.readiness();
+    this.route('/readyz', async (_req, res) => {
+      const r = await opts.readiness();
       const ready = r.grpcListening && r.sinkReady;
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...r });
     });
@@ -46,12 +51,12 @@ export class AdminServer {
       res.writeHead(200, { 'content-type': opts.metrics.registry.contentType });
       res.end(body);
     });
-    this.route('/api/topology', (_req, res) => {
+    this.route('/api/topology', async (_req, res) => {
       if (!opts.topology) {
         sendJson(res, 404, { error: 'the topology is kept only by the memory sink: run with --sink memory' });
         return;
       }
-      sendJson(res, 200, opts.topology());
+      sendJson(res, 200, await opts.topology());
     });
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }

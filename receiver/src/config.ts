@@ -32,6 +32,8 @@ export interface ReceiverConfig {
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
+  workers: number;
+  receiveWindowBytes: number;
 }
 
 type Kind =
@@ -105,6 +107,10 @@ export const SETTINGS: readonly Setting[] = [
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',
     kind: INT(1, 3600), default: '60', help: 'window of the rates the memory sink reports' },
+  { key: 'receiveWindowBytes', flag: 'receive-window-bytes', env: 'RECEIVER_RECEIVE_WINDOW_BYTES', kind: INT(65_535, 2 ** 31 - 1),
+    default: String(256 * 1024), help: 'HTTP/2 receive window granted each sidecar connection; larger lets each sidecar have more in flight, and a paused stream hold as much' },
+  { key: 'workers', flag: 'workers', env: 'RECEIVER_WORKERS', kind: INT(1, 64), default: '1',
+    help: 'receiver processes sharing the ALS port, one per core (the Deployment sets it from its CPU limit); /metrics and /api/topology add up all of them' },
   { key: 'logLevel', flag: 'log-level', env: 'RECEIVER_LOG_LEVEL', kind: { type: 'enum', values: LOG_LEVELS },
     default: 'info', help: 'least severe log level written (JSON lines on stderr)' },
 ];

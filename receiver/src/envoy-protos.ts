@@ -4,6 +4,9 @@
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as fs from 'node:fs';
+import * as protobuf from 'protobufjs';
+import { createAlsDecoder } from './als-decoder';
 
 const XDS_DEPS = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 
@@ -41,12 +44,52 @@ export function loadAlsProtos(): { definition: protoLoader.PackageDefinition; gr
 let service: grpc.ServiceDefinition | undefined;
 
 /**
- * The AccessLogService definition, for `server.addService` and for test clients. Its decoder keeps TCP
- * byte counts exact beyond 2^53 (withExactTcpByteCounts).
+ * The AccessLogService definition, for `server.addService` and for test clients. Its decoder is the
+ * fast one (als-decoder.ts), which gives what the reference decoder gives (referenceAlsDecoder) for the
+ * fields the receiver reads, and keeps TCP byte counts exact beyond 2^53.
  */
 export function alsServiceDefinition(): grpc.ServiceDefinition {
-  service ??= withExactTcpByteCounts(loadAlsProtos().definition[ALS_SERVICE] as grpc.ServiceDefinition);
+  if (!service) {
+    const reference = referenceAlsDefinition();
+    const method = reference.StreamAccessLogs!;
+    service = { ...reference, StreamAccessLogs: { ...method, requestDeserialize: alsDecoders().fast.decode } };
+  }
   return service;
+}
+
+let referenceService: grpc.ServiceDefinition | undefined;
+
+/** proto-loader's own definition (decode + toObject of every field), TCP byte counts made exact. */
+export function referenceAlsDefinition(): grpc.ServiceDefinition {
+  referenceService ??= withExactTcpByteCounts(loadAlsProtos().definition[ALS_SERVICE] as grpc.ServiceDefinition);
+  return referenceService;
+}
+
+let decoders: { fast: ReturnType<typeof createAlsDecoder>; reference: (bytes: Buffer) => StreamAccessLogsMessage } | undefined;
+
+/** The fast decoder and the reference it is proven equal to (test/receiver/als-decoder.test.ts). */
+export function alsDecoders(): NonNullable<typeof decoders> {
+  if (!decoders) {
+    const reference = referenceAlsDefinition().StreamAccessLogs!.requestDeserialize as (bytes: Buffer) => StreamAccessLogsMessage;
+    decoders = { fast: createAlsDecoder(loadAlsRoot(), LOADER_OPTIONS, reference), reference };
+  }
+  return decoders;
+}
+
+/** The same .proto files as a protobufjs Root (what proto-loader builds inside), resolved. */
+function loadAlsRoot(): protobuf.Root {
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    for (const dir of ENVOY_INCLUDE_DIRS) {
+      const candidate = path.join(dir, target);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    return protobuf.util.path.resolve(origin, target);
+  };
+  root.loadSync('envoy/service/accesslog/v3/als.proto', { keepCase: true });
+  root.resolveAll();
+  return root;
 }
 
 /**

@@ -156,12 +156,17 @@ export class ReceiverMetrics implements SinkStats {
   }
 
   /** The value of a counter or gauge (summed over all label sets, or one label set); for tests and logs. */
-  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const metric = this.registry.getSingleMetric(name);
-    if (!metric) throw new Error(`no metric named ${name}`);
-    const { values } = await metric.get();
-    return values
-      .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
-      .reduce((sum, v) => sum + v.value, 0);
+  value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return metricValue(this.registry, name, labels);
   }
+}
+
+/** A counter or gauge of any registry (a receiver's, or the sum of its workers'), summed over matching label sets. */
+export async function metricValue(registry: client.Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric named ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }

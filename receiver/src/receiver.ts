@@ -1,11 +1,11 @@
 // The receiver assembled from its config: analyzer, sink, ALS gRPC server and admin HTTP, started and
 // stopped as one. main.ts adds only the process concerns (argv, signals, exit codes); tests start this
 // directly on loopback.
-import { AdminServer } from './admin';
+import { AdminServer, type Readiness } from './admin';
 import { createAnalyzer, METADATA_PROBLEMS, SKIP_REASONS, type Analyzer } from './analyze';
 import { ConfigError, splitHostPort, type ReceiverConfig } from './config';
 import { silentLogger, type Logger } from './log';
-import { DROP_REASONS, ReceiverMetrics } from './metrics';
+import { DROP_REASONS, ReceiverMetrics, metricValue } from './metrics';
 import { AlsServer } from './server';
 import { JsonlSink } from './sinks/jsonl';
 import { MemorySink } from './sinks/memory';
@@ -60,6 +60,18 @@ export interface Totals {
   dropped: Record<string, number>;
 }
 
+/** The totals a registry holds: one receiver's, or the sum of a multi-worker receiver's. */
+export async function totalsOf(registry: Parameters<typeof metricValue>[0]): Promise<Totals> {
+  const dropped: Record<string, number> = {};
+  for (const reason of DROP_REASONS) dropped[reason] = await metricValue(registry, 'receiver_mesh_metrics_dropped_total', { reason });
+  return {
+    received: await metricValue(registry, 'receiver_als_entries_received_total'),
+    produced: await metricValue(registry, 'receiver_mesh_metrics_produced_total'),
+    forwarded: await metricValue(registry, 'receiver_mesh_metrics_forwarded_total'),
+    dropped,
+  };
+}
+
 export class Receiver {
   readonly metrics: ReceiverMetrics;
   readonly sink: Sink;
@@ -69,26 +81,33 @@ export class Receiver {
   grpcPort = 0;
   adminPort = 0;
 
-  /** Builds everything (throws ConfigError for a bad naming rule); nothing listens until start(). */
-  constructor(readonly config: ReceiverConfig, private readonly logger: Logger = silentLogger) {
+  /**
+   * Builds everything (throws ConfigError for a bad naming rule); nothing listens until start(). A
+   * worker of a multi-worker receiver serves no admin HTTP: its primary does, for all (workers.ts).
+   */
+  constructor(readonly config: ReceiverConfig, private readonly logger: Logger = silentLogger, private readonly serveAdmin = true) {
     this.metrics = new ReceiverMetrics(config.sink);
     const analyzer = buildAnalyzer(config, this.metrics, logger);
     const sink = (this.sink = buildSink(config, this.metrics, logger));
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
       limits: {
-        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams,
+        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, receiveWindowBytes: config.receiveWindowBytes,
         maxConnectionAgeMs: config.maxConnectionAgeMs, maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
       },
     });
     this.admin = new AdminServer({
       metrics: this.metrics,
-      readiness: () => ({ grpcListening: this.server.isListening(), sinkReady: sink.isReady() }),
+      readiness: () => this.readiness(),
       topology: sink instanceof MemorySink ? () => sink.topology() : undefined,
       logger: logger.child({ component: 'admin' }),
     });
     // The memory sink is the embedded one: its topology page is served wherever it runs, demo or not.
     if (sink instanceof MemorySink) mountTopologyPage(this.admin);
+  }
+
+  readiness(): Readiness {
+    return { grpcListening: this.server.isListening(), sinkReady: this.sink.isReady() };
   }
 
   /** The admin HTTP server, for mounting more handlers. */
@@ -98,6 +117,7 @@ export class Receiver {
 
   async start(): Promise<void> {
     this.grpcPort = await this.server.listen(this.config.listen);
+    if (!this.serveAdmin) return;
     this.adminPort = await this.admin.listen(splitHostPort(this.config.admin));
     this.logger.info('receiver started', {
       listen: this.config.listen, grpcPort: this.grpcPort, admin: this.config.admin, adminPort: this.adminPort,
@@ -110,20 +130,13 @@ export class Receiver {
     this.stopping ??= (async () => {
       await this.server.shutdown(Math.min(2000, this.config.shutdownTimeoutMs));
       await this.sink.close(this.config.shutdownTimeoutMs);
-      await this.admin.close();
+      if (this.serveAdmin) await this.admin.close();
       this.logger.info('stopped', { ...(await this.totals()) });
     })();
     return this.stopping;
   }
 
-  async totals(): Promise<Totals> {
-    const dropped: Record<string, number> = {};
-    for (const reason of DROP_REASONS) dropped[reason] = await this.metrics.value('receiver_mesh_metrics_dropped_total', { reason });
-    return {
-      received: await this.metrics.value('receiver_als_entries_received_total'),
-      produced: await this.metrics.value('receiver_mesh_metrics_produced_total'),
-      forwarded: await this.metrics.value('receiver_mesh_metrics_forwarded_total'),
-      dropped,
-    };
+  totals(): Promise<Totals> {
+    return totalsOf(this.metrics.registry);
   }
 }

@@ -19,6 +19,7 @@ import type { MeshMetric } from './mesh-metric';
 import type { ReceiverMetrics } from './metrics';
 import type { Sink } from './sinks/sink';
 import { errorFields, silentLogger, type Logger } from './log';
+import { widenReceiveWindows } from './receive-window';
 
 /** What the server needs from analysis (the shape of analyze.ts's Analyzer). */
 export interface StreamAnalyzerFactory {
@@ -42,6 +43,8 @@ export interface AlsServerLimits {
   maxConnectionAgeMs: number;
   /** After its GOAWAY a connection may carry its streams this long before grpc-js closes it. */
   maxConnectionAgeGraceMs: number;
+  /** HTTP/2 receive window granted each sidecar connection (receive-window.ts). */
+  receiveWindowBytes: number;
 }
 
 /**
@@ -58,6 +61,7 @@ export const DEFAULT_LIMITS: AlsServerLimits = {
   maxPauseMs: 1000,
   maxConnectionAgeMs: 0,
   maxConnectionAgeGraceMs: 0,
+  receiveWindowBytes: 256 * 1024,
 };
 
 export interface AlsServerOptions {
@@ -173,6 +177,13 @@ export class AlsServer {
       this.tcp.once('error', failed);
       this.tcp.listen({ host, port }, () => {
         this.tcp.off('error', failed);
+        try {
+          // The injector's HTTP/2 server is grpc-js's own: every session it accepts gets the wider window.
+          widenReceiveWindows(this.server, this.limits.receiveWindowBytes);
+        } catch (e) {
+          this.tcp.close();
+          return reject(e as Error);
+        }
         this.listening = true;
         resolve((this.tcp.address() as net.AddressInfo).port);
       });

@@ -99,8 +99,15 @@ describe('observability', () => {
     assert.equal(c.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
     assert.ok(c.resources.requests.cpu);
-    assert.equal(c.resources.limits.memory, '256Mi');
+    assert.equal(c.resources.limits.memory, '512Mi', '256 MiB for each of its 2 workers');
     assert.equal(env(receiverDeployment(dev)).NODE_OPTIONS, '--max-old-space-size=128', 'V8 heap capped inside the limit');
+  });
+
+  it('runs one receiver worker per core of the container\'s CPU limit, read from that limit', () => {
+    const c = receiverDeployment(dev).inputs.spec.template.spec.containers[0];
+    assert.equal(c.resources.limits.cpu, '2');
+    const workers = c.env.find((e: { name: string }) => e.name === 'RECEIVER_WORKERS');
+    assert.deepEqual(workers.valueFrom, { resourceFieldRef: { containerName: c.name, resource: 'limits.cpu', divisor: '1' } });
   });
 
   it('gives pod sidecars a headless Service, so each Envoy spreads its streams over every replica', () => {

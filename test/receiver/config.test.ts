@@ -13,6 +13,23 @@ describe('receiver config', () => {
     assert.deepEqual([c.listen, c.admin, c.sink, c.serviceNameRule, c.instanceNameRule], ['0.0.0.0:11800', '0.0.0.0:8080', 'memory', undefined, undefined]);
   });
 
+  it('runs one worker unless told more by --workers or RECEIVER_WORKERS', () => {
+    assert.equal(config([]).workers, 1);
+    assert.equal(config(['--workers', '4']).workers, 4);
+    assert.equal(config([], { RECEIVER_WORKERS: '2' }).workers, 2);
+  });
+
+  it('grants sidecars a 256 KiB HTTP/2 receive window unless --receive-window-bytes says otherwise, never below 64 KiB', () => {
+    assert.equal(config([]).receiveWindowBytes, 262_144);
+    assert.equal(config(['--receive-window-bytes', '1048576']).receiveWindowBytes, 1_048_576);
+    assert.throws(() => config([], { RECEIVER_RECEIVE_WINDOW_BYTES: '1000' }), /allowed: a whole number from 65535/);
+  });
+
+  it('rejects a worker count of 0 or beyond 64, naming the range', () => {
+    assert.throws(() => config(['--workers', '0']), /--workers: invalid value "0"; allowed: a whole number from 1 to 64/);
+    assert.throws(() => config([], { RECEIVER_WORKERS: '65' }), /RECEIVER_WORKERS: invalid value "65"/);
+  });
+
   it('defaults every addition to SkyWalking\'s meaning', () => {
     const c = config([]);
     assert.deepEqual([c.protocolDetection, c.peerlessCalls, c.instanceProperties, c.nodeWithoutMetadata],

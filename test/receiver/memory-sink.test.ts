@@ -111,4 +111,38 @@ describe('memory sink topology', () => {
     const t = sink.topology();
     assert.deepEqual(JSON.parse(JSON.stringify(t)), t);
   });
+
+  it('gives, merged from two sinks\' snapshots, the topology of one sink that saw all their calls', () => {
+    const calls = [
+      httpMetric({ detectPoint: 'client', latency: 30 }), httpMetric({ detectPoint: 'server', latency: 10, status: false }),
+      httpMetric({ latency: 700 }), tcpMetric(), tcpMetric({ receivedBytes: 9, sentBytes: 4 }),
+    ];
+    const one = sinkWith();
+    one.offer(calls);
+    const [a, b] = [sinkWith(), sinkWith()];
+    a.offer(calls.slice(0, 2));
+    clock += 3000;
+    b.offer(calls.slice(2));
+    const merged = sinkWith();
+    merged.absorb(JSON.parse(JSON.stringify(a.snapshot())));
+    merged.absorb(JSON.parse(JSON.stringify(b.snapshot())));
+    const strip = (t: ReturnType<MemorySink['topology']>) => JSON.parse(JSON.stringify(t, (k, v) => (k === 'ratePerSecond' ? undefined : v)));
+    assert.deepEqual(strip(merged.topology()), strip(one.topology()));
+    assert.equal(merged.topology().calls.reduce((n, c) => n + c.stats.calls, 0), one.topology().calls.reduce((n, c) => n + c.stats.calls, 0));
+  });
+
+  it('counts in its rate the calls of every merged sink within the window', () => {
+    const [a, b] = [sinkWith(), sinkWith()];
+    a.offer([httpMetric(), httpMetric()]);
+    b.offer([httpMetric()]);
+    const merged = sinkWith();
+    merged.absorb(a.snapshot());
+    merged.absorb(b.snapshot());
+    assert.equal(merged.topology().calls[0]!.stats.ratePerSecond, 3 / 10);
+  });
+
+  it('refuses to merge a snapshot of another window width, naming both', () => {
+    const other = sinkWith({ windowSeconds: 60 });
+    assert.throws(() => sinkWith().absorb(other.snapshot()), /60s window into one of 10s/);
+  });
 });

@@ -11,6 +11,12 @@ function bucketOf(ms: number): number {
 
 export interface LatencyPercentiles { p50: number; p95: number; p99: number }
 
+/** Everything a CallStats holds, as plain data: what a worker sends for the primary to merge. */
+export interface CallStatsState {
+  calls: number; errors: number; receivedBytes: number; sentBytes: number; maxLatency: number;
+  histogram: number[]; counts: number[]; seconds: number[];
+}
+
 export class CallStats {
   calls = 0;
   errors = 0;
@@ -38,6 +44,30 @@ export class CallStats {
       this.counts[slot] = 0;
     }
     this.counts[slot]!++;
+  }
+
+  state(): CallStatsState {
+    return {
+      calls: this.calls, errors: this.errors, receivedBytes: this.receivedBytes, sentBytes: this.sentBytes,
+      maxLatency: this.maxLatency, histogram: [...this.histogram], counts: [...this.counts], seconds: [...this.seconds],
+    };
+  }
+
+  /** A CallStats holding `s` (a window of another width is refused: its slots would not line up). */
+  static fromState(s: CallStatsState): CallStats {
+    if (s.histogram.length !== BUCKETS || s.counts.length !== s.seconds.length) {
+      throw new Error(`call stats state has ${s.histogram.length} buckets and ${s.counts.length}/${s.seconds.length} window slots; expected ${BUCKETS} and equal`);
+    }
+    const c = new CallStats(s.counts.length);
+    c.calls = s.calls;
+    c.errors = s.errors;
+    c.receivedBytes = s.receivedBytes;
+    c.sentBytes = s.sentBytes;
+    c.maxLatency = s.maxLatency;
+    c.histogram.set(s.histogram);
+    c.counts.set(s.counts);
+    c.seconds.set(s.seconds);
+    return c;
   }
 
   /** Adds another's numbers into this one (per-service views are sums of edges). */

@@ -9,7 +9,7 @@
 // (calls to something outside the mesh are seen by the client only), else the proxy's.
 import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
-import { CallStats, type LatencyPercentiles } from './call-stats';
+import { CallStats, type CallStatsState, type LatencyPercentiles } from './call-stats';
 import type { Sink } from './sink';
 
 // ---- the JSON served by /api/topology ----
@@ -70,6 +70,13 @@ export interface TopologyJson {
   calls: CallJson[];
 }
 
+/** A sink's whole state as plain data, so the primary of a multi-worker receiver can merge its workers'. */
+export interface TopologySnapshot {
+  windowSeconds: number;
+  services: { name: string; platform: Platform; instances: string[] }[];
+  edges: { id: string; source: string; target: string; protocols: string[]; sides: Partial<Record<DetectPoint, CallStatsState>> }[];
+}
+
 // ---- the sink ----
 
 export const MAX_INSTANCES_SHOWN = 200;
@@ -128,6 +135,41 @@ export class MemorySink implements Sink {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  snapshot(): TopologySnapshot {
+    return {
+      windowSeconds: this.windowSeconds,
+      services: [...this.services.values()].map((s) => ({ name: s.name, platform: s.platform, instances: [...s.instances] })),
+      edges: [...this.edges].map(([id, e]) => ({
+        id, source: e.source, target: e.target, protocols: [...e.protocols],
+        sides: Object.fromEntries(Object.entries(e.sides).map(([p, c]) => [p, c.state()])),
+      })),
+    };
+  }
+
+  /** Adds another sink's snapshot into this one: the same calls counted once, as if one sink had seen them all. */
+  absorb(snapshot: TopologySnapshot): void {
+    if (snapshot.windowSeconds !== this.windowSeconds) {
+      throw new Error(`cannot merge a topology of a ${snapshot.windowSeconds}s window into one of ${this.windowSeconds}s`);
+    }
+    for (const s of snapshot.services) {
+      const mine = this.service(s.name, { [PLATFORM_PROPERTY]: s.platform });
+      if (mine) for (const i of s.instances) addInstance(mine, i);
+    }
+    for (const e of snapshot.edges) {
+      let edge = this.edges.get(e.id);
+      if (!edge) {
+        if (this.edges.size >= this.maxEdges) continue;
+        edge = { source: e.source, target: e.target, protocols: new Set(), sides: {} };
+        this.edges.set(e.id, edge);
+      }
+      for (const p of e.protocols) edge.protocols.add(p);
+      for (const [point, state] of Object.entries(e.sides) as [DetectPoint, CallStatsState][]) {
+        const side = (edge.sides[point] ??= new CallStats(this.windowSeconds));
+        side.add(CallStats.fromState(state));
+      }
+    }
   }
 
   topology(): TopologyJson {
