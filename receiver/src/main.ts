@@ -38,16 +38,19 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     process.exitCode = EXIT_CONFIG;
     return;
   }
-  await receiver.start();
-  if (worker) serveAsWorker(worker);
+  // Listening before start: "receiver started" is what a supervisor waits for, and a signal that comes
+  // right after it (or during start) must still drain, not hit the default action of no listener.
+  const started = receiver.start();
   const stop = (signal: string) => {
     logger.info('shutting down', { signal });
-    receiver.stop().then(() => process.exit(0), (err) => {
+    started.catch(() => undefined).then(() => receiver.stop()).then(() => process.exit(0), (err) => {
       logger.error('shutdown failed', errorFields(err));
       process.exit(EXIT_RUNTIME);
     });
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop(signal));
+  await started;
+  if (worker) serveAsWorker(worker);
 }
 
 main(process.argv.slice(2), process.env).catch((err) => {

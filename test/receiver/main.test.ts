@@ -74,6 +74,17 @@ describe('receiver main.js as a process', function () {
     assert.ok(c.logs().some((l) => l.level === 'warn' && /" NAMESPACE" keeps its whitespace/.test(String(l.warning))), c.stderr);
   });
 
+  it('drains and exits 0 on a SIGTERM sent the moment it says it started (its handler is already listening)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const c = run([...LOOPBACK]);
+      await c.started();
+      c.proc.kill('SIGTERM');
+      const r = await c.exited;
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(c.logs().some((l) => l.msg === 'shutting down'), r.stderr);
+    }
+  });
+
   it('logs structured JSON lines on stderr', async () => {
     const c = run([...LOOPBACK]);
     await c.started();

@@ -32,16 +32,6 @@ async function main(argv: string[]): Promise<void> {
   }
   const sidecars = demo.replayer.traffic.sidecars;
   const vms = sidecars.filter((s) => s.workload.kind === 'vm').length;
-  process.stdout.write([
-    `meshscope demo: a hybrid Online Boutique replayed into the receiver (${sidecars.length} sidecars: ` +
-      `${sidecars.length - vms} pods, ${vms} VMs; ${config.rate} user actions/s, seed ${config.seed})`,
-    `  topology page:  ${demo.pageUrl}`,
-    `  topology JSON:  ${demo.pageUrl}api/topology`,
-    `  ALS gRPC:       port ${demo.receiver.grpcPort}`,
-    config.durationSeconds ? `Running for ${config.durationSeconds} s (Ctrl-C stops earlier).` : 'Press Ctrl-C to stop.',
-    '',
-  ].join('\n'));
-
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;
@@ -57,7 +47,19 @@ async function main(argv: string[]): Promise<void> {
     });
   };
   const timer = config.durationSeconds ? setTimeout(() => stop('duration reached'), config.durationSeconds * 1000) : undefined;
+  // Before the page address is printed: whoever reads it may press Ctrl-C at once, and a signal with no
+  // listener yet would kill the process without the clean stop.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop(signal));
+
+  process.stdout.write([
+    `meshscope demo: a hybrid Online Boutique replayed into the receiver (${sidecars.length} sidecars: ` +
+      `${sidecars.length - vms} pods, ${vms} VMs; ${config.rate} user actions/s, seed ${config.seed})`,
+    `  topology page:  ${demo.pageUrl}`,
+    `  topology JSON:  ${demo.pageUrl}api/topology`,
+    `  ALS gRPC:       port ${demo.receiver.grpcPort}`,
+    config.durationSeconds ? `Running for ${config.durationSeconds} s (Ctrl-C stops earlier).` : 'Press Ctrl-C to stop.',
+    '',
+  ].join('\n'));
 }
 
 main(process.argv.slice(2)).catch((err) => {
