@@ -6,6 +6,7 @@ import type { StreamAccessLogsMessage } from '../src/envoy-protos';
 import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
 import { LatencyHistogram, timestampMs } from './latency';
+import { widenLikeTheReceiver } from './anchor-window';
 
 const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
 
@@ -27,12 +28,7 @@ server.addService(alsServiceDefinition(), {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  // The same HTTP/2 receive window as the receiver under test (--receive-window BYTES), when it has one.
-  const windowArg = process.argv.indexOf('--receive-window');
-  if (windowArg >= 0) {
-    const { widenReceiveWindows } = require('../dist/receive-window') as typeof import('../src/receive-window');
-    widenReceiveWindows(server, Number(process.argv[windowArg + 1]));
-  }
+  widenLikeTheReceiver(server);
   serveStats((final) => ({ type: 'stats', delivered, loop: performance.eventLoopUtilization(), latency: final ? latency.toPairs() : undefined }));
   announce(port);
 });

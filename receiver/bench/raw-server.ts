@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
+import { widenLikeTheReceiver } from './anchor-window';
 
 const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
 
@@ -31,12 +32,7 @@ server.addService(raw, {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) throw err;
-  // The same HTTP/2 receive window as the receiver under test (--receive-window BYTES), when it has one.
-  const windowArg = process.argv.indexOf('--receive-window');
-  if (windowArg >= 0) {
-    const { widenReceiveWindows } = require('../dist/receive-window') as typeof import('../src/receive-window');
-    widenReceiveWindows(server, Number(process.argv[windowArg + 1]));
-  }
+  widenLikeTheReceiver(server);
   serveStats(() => ({ type: 'stats', delivered, loop: performance.eventLoopUtilization() }));
   announce(port);
 });

@@ -7,6 +7,7 @@ import {
 } from '../../receiver/src/envoy-protos';
 import { int64Of } from '../../receiver/src/int64';
 import { alsMessage, gateway, httpCall, nodeOf, pod, tcpCall, vm, type PeerEncoding } from '../fixtures/mesh-fixtures';
+import { Rng } from './seeded-rng';
 
 // The hot path's decoder (receiver/src/als-decoder.ts) against the reference (proto-loader's decode +
 // toObject), on messages built at random from Envoy's own schema (every field type, unknown fields of
@@ -19,20 +20,6 @@ import { alsMessage, gateway, httpCall, nodeOf, pod, tcpCall, vm, type PeerEncod
 const SEED = process.env.ALS_DECODER_SEED ? Number(process.env.ALS_DECODER_SEED) : Date.now() % 2 ** 31;
 const CASES = process.env.ALS_DECODER_CASES ? Number(process.env.ALS_DECODER_CASES) : 1500;
 
-/** mulberry32: small and seedable. */
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  chance(p: number): boolean { return this.next() < p; }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
-  bytes(n: number): Buffer { return Buffer.from(Array.from({ length: n }, () => this.int(256))); }
-}
 
 // ---- the reference's output, cut to the fields the fast decoder reads ----
 

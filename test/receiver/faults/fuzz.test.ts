@@ -8,6 +8,7 @@ import type { Receiver } from '../../../receiver/src/receiver';
 import { flatNodeOf, gateway, httpCall, nodeOf, peerStructOf, pod, tcpCall, vm } from '../../fixtures/mesh-fixtures';
 import { AlsStream, startReceiver } from '../harness';
 import { scrape } from './fault-harness';
+import { Rng } from '../seeded-rng';
 
 // Thousands of malformed and mutated ALS streams against one real receiver on loopback: random bytes as
 // whole gRPC messages, valid messages with bytes flipped, cut or spliced, and well-formed messages
@@ -20,19 +21,6 @@ const CASES = process.env.FUZZ_CASES ? Number(process.env.FUZZ_CASES) : 3000;
 const CASE_TIMEOUT_MS = 5000;
 const CONCURRENCY = 16;
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)]!; }
-  bytes(n: number): Buffer { return Buffer.from(Array.from({ length: n }, () => this.int(256))); }
-}
 
 const serialize = (() => {
   const { alsServiceDefinition } = require('../../../receiver/src/envoy-protos') as typeof import('../../../receiver/src/envoy-protos');
