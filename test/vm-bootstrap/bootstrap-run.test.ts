@@ -3,13 +3,11 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { boutiqueService } from "../../catalog/src/online-boutique";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
-import { FakeGcp, jwtClaims, makePki, TestPki } from "./fake-gcp";
+import { FakeGcp, jwtClaims, useFakeGcp } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
@@ -25,28 +23,18 @@ const restartsOrStarts = (calls: string[]) => calls.filter((call) => /^systemctl
 
 describe("bootstrap.sh run in a throwaway root", function () {
     this.timeout(30_000);
-    let pkiDir: string;
-    let pki: TestPki;
-    let gcp: FakeGcp;
+    const fake = useFakeGcp();
 
-    before(async () => {
+    before(() => {
         // The VM installs jq itself; here the apt-get shim only pretends, so the real one must exist.
         if (spawnSync("jq", ["--version"]).error) throw new Error("jq is not installed: apt-get install -y jq (the boot script reads the Kubernetes API's JSON with it)");
-        pkiDir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
-        pki = makePki(pkiDir);
-        gcp = await FakeGcp.start(pki);
     });
 
-    after(async () => {
-        await gcp?.close();
-        rmSync(pkiDir, { recursive: true, force: true });
-    });
-
-    function render(name: VmServiceName, caCertPem = pki.clusterCaPem): VmBootstrap {
-        const rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem }));
-        gcp.reset();
-        gcp.attributes = { ...rendered.metadata };
-        gcp.grant = { namespace, serviceAccount: name };
+    function render(name: VmServiceName, caCertPem = fake.pki.clusterCaPem): VmBootstrap {
+        const rendered = renderVmBootstrap(vmInput(name, { endpoint: fake.gcp.kubeEndpoint, caCertPem }));
+        fake.gcp.reset();
+        fake.gcp.attributes = { ...rendered.metadata };
+        fake.gcp.grant = { namespace, serviceAccount: name };
         return rendered;
     }
 
@@ -73,19 +61,19 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 // A stale istiod line from an earlier gateway address must be replaced, not kept.
                 sandbox = new Sandbox("127.0.0.1 localhost\n10.9.9.9 istiod.istio-system.svc\n::1 ip6-localhost\n");
                 rendered = render(name);
-                first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
-                kubeRequests = gcp.requests.filter((request) => request.server === "kube");
+                first = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
+                kubeRequests = fake.gcp.requests.filter((request) => request.server === "kube");
                 firstCalls = sandbox.calls();
                 afterFirst = sandbox.snapshot();
-                mintedFirst = [...gcp.minted];
+                mintedFirst = [...fake.gcp.minted];
                 guardAfterFirst = { chain: sandbox.iptables("MESHSCOPE-NO-METADATA"), output: sandbox.iptables("OUTPUT") };
-                second = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+                second = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
                 secondCalls = sandbox.calls().slice(firstCalls.length);
                 afterSecond = sandbox.snapshot();
-                mintedSecond = gcp.minted.slice(mintedFirst.length);
+                mintedSecond = fake.gcp.minted.slice(mintedFirst.length);
                 activeAtBoot = sandbox.reboot();
                 const before = sandbox.calls().length;
-                afterReboot = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+                afterReboot = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
                 rebootCalls = sandbox.calls().slice(before);
             });
 
@@ -122,7 +110,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
             });
 
             it("writes the mesh root certificate read from ConfigMap istio-ca-root-cert", () => {
-                assert.equal(sandbox.file("etc/certs/root-cert.pem"), pki.meshRootPem);
+                assert.equal(sandbox.file("etc/certs/root-cert.pem"), fake.pki.meshRootPem);
                 assert.equal(sandbox.mode("etc/certs/root-cert.pem"), "644");
             });
 
@@ -147,7 +135,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
             });
 
             it("keeps the cluster CA it verified the API with in /etc/meshscope", () => {
-                assert.equal(sandbox.file("etc/meshscope/cluster-ca.pem"), pki.clusterCaPem);
+                assert.equal(sandbox.file("etc/meshscope/cluster-ca.pem"), fake.pki.clusterCaPem);
             });
 
             it("replaces the stale istiod hosts line with the east-west gateway's, keeping the others", () => {
@@ -259,7 +247,7 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
             it("after a reboot emptied /run, mints the token again and starts istio.service, then the workload", () => {
                 assert.equal(afterReboot.code, 0, afterReboot.stderr);
-                assert.equal(sandbox.file(tokenPath), gcp.minted[gcp.minted.length - 1]);
+                assert.equal(sandbox.file(tokenPath), fake.gcp.minted[fake.gcp.minted.length - 1]);
                 assert.deepEqual(restartsOrStarts(rebootCalls), ["systemctl start istio.service", `systemctl start ${unit}`]);
                 assert.deepEqual(sandbox.active(), ["istio.service", unit]);
             });
@@ -280,8 +268,8 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
         it("fails before changing anything, naming meshscope-cluster-endpoint, when that attribute is missing", async () => {
             const script = bootstrapOf(render("paymentservice"));
-            delete gcp.attributes["meshscope-cluster-endpoint"];
-            const result = await sandbox.run(script, gcp.metadataUrl);
+            delete fake.gcp.attributes["meshscope-cluster-endpoint"];
+            const result = await sandbox.run(script, fake.gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /^meshscope-bootstrap: ERROR: instance metadata attribute meshscope-cluster-endpoint is missing$/m);
             assert.match(result.stderr, /meshscope-cluster-endpoint is missing/);
@@ -290,8 +278,8 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
         it("fails before changing anything, naming the attribute and value, when the east-west gateway IP is malformed", async () => {
             const script = bootstrapOf(render("checkoutservice"));
-            gcp.attributes["meshscope-east-west-gateway-ip"] = "10.128.0.300";
-            const result = await sandbox.run(script, gcp.metadataUrl);
+            fake.gcp.attributes["meshscope-east-west-gateway-ip"] = "10.128.0.300";
+            const result = await sandbox.run(script, fake.gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-east-west-gateway-ip='10\.128\.0\.300' is not an IPv4 address/);
             assert.deepEqual(sandbox.calls(), []);
@@ -299,16 +287,16 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
         it("fails before changing anything when the workload env has a line that is not NAME=value", async () => {
             const script = bootstrapOf(render("paymentservice"));
-            gcp.attributes["meshscope-workload-env"] += "not an assignment\n";
-            const result = await sandbox.run(script, gcp.metadataUrl);
+            fake.gcp.attributes["meshscope-workload-env"] += "not an assignment\n";
+            const result = await sandbox.run(script, fake.gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: instance metadata attribute meshscope-workload-env is not an env file of NAME=value lines/);
             assert.deepEqual(sandbox.calls(), []);
         });
 
         it("refuses a Kubernetes API whose certificate the cluster CA did not sign, writing no token", async () => {
-            const script = bootstrapOf(render("paymentservice", pki.otherCaPem));
-            const result = await sandbox.run(script, gcp.metadataUrl);
+            const script = bootstrapOf(render("paymentservice", fake.pki.otherCaPem));
+            const result = await sandbox.run(script, fake.gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: Kubernetes API GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/boutique\/configmaps\/istio-ca-root-cert failed after 1 attempt\(s\): no answer \(connection or TLS verification with the cluster CA failed\)/);
             assert.equal(sandbox.exists("var/run/secrets/tokens/istio-token"), false);
@@ -316,18 +304,18 @@ describe("bootstrap.sh run in a throwaway root", function () {
 
         it("reports the API's answer when RBAC forbids the TokenRequest", async () => {
             const script = bootstrapOf(render("paymentservice"));
-            gcp.grant = { namespace, serviceAccount: "someone-else" };
-            const result = await sandbox.run(script, gcp.metadataUrl);
+            fake.gcp.grant = { namespace, serviceAccount: "someone-else" };
+            const result = await sandbox.run(script, fake.gcp.metadataUrl);
             assert.notEqual(result.code, 0);
             assert.match(sandbox.journal(), /ERROR: Kubernetes API POST .*\/serviceaccounts\/paymentservice\/token failed after 1 attempt\(s\): HTTP 403: .*forbidden/);
         });
 
         it("retries the Kubernetes API as many times as allowed before giving up", async () => {
             const script = bootstrapOf(render("paymentservice"));
-            gcp.grant = { namespace, serviceAccount: "someone-else" };
-            const result = await sandbox.run(script, gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "3", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
+            fake.gcp.grant = { namespace, serviceAccount: "someone-else" };
+            const result = await sandbox.run(script, fake.gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "3", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
             assert.notEqual(result.code, 0);
-            assert.equal(gcp.requests.filter((request) => request.server === "kube" && request.method === "POST").length, 3);
+            assert.equal(fake.gcp.requests.filter((request) => request.server === "kube" && request.method === "POST").length, 3);
             assert.match(sandbox.journal(), /failed after 3 attempt\(s\)/);
         });
     });

@@ -4,10 +4,11 @@
 // the API a new JWT (with a real exp claim) for every TokenRequest.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PolicyRule, vmBootstrapRbacRules } from "../../vm-bootstrap/cluster-access";
 
@@ -293,4 +294,23 @@ export class FakeGcp {
             data: { "root-cert.pem": this.meshRootPem },
         });
     }
+}
+
+/**
+ * The suite's fake metadata server and Kubernetes API, with their throwaway PKI: started before the suite's
+ * first test and closed after its last (mocha hooks registered where this is called).
+ */
+export function useFakeGcp(): { readonly gcp: FakeGcp; readonly pki: TestPki } {
+    let dir = "";
+    const fake = {} as { gcp: FakeGcp; pki: TestPki };
+    before(async () => {
+        dir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
+        fake.pki = makePki(dir);
+        fake.gcp = await FakeGcp.start(fake.pki);
+    });
+    after(async () => {
+        await fake.gcp?.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    return fake;
 }

@@ -2,13 +2,12 @@
 // run in a throwaway root against the loopback metadata server and Kubernetes API, which refuse, fail and
 // change the way the real ones do. One `describe` per situation an operator would be paged for.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
 import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE } from "../../doctor/vm-status";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
-import { FakeGcp, makePki, serviceAccountJwt, TestPki } from "./fake-gcp";
+import { serviceAccountJwt, useFakeGcp } from "./fake-gcp";
 import { namespace, vmInput } from "./inputs";
 import { RunResult, Sandbox } from "./sandbox";
 
@@ -28,28 +27,15 @@ async function until(what: string, done: () => boolean): Promise<void> {
 
 describe("a VM through failures and changes", function () {
     this.timeout(30_000);
-    let pkiDir: string;
-    let pki: TestPki;
-    let gcp: FakeGcp;
+    const fake = useFakeGcp();
     let sandbox: Sandbox;
     let rendered: VmBootstrap;
 
-    before(async () => {
-        pkiDir = mkdtempSync(join(tmpdir(), "meshscope-pki-"));
-        pki = makePki(pkiDir);
-        gcp = await FakeGcp.start(pki);
-    });
-
-    after(async () => {
-        await gcp?.close();
-        rmSync(pkiDir, { recursive: true, force: true });
-    });
-
     beforeEach(() => {
-        rendered = renderVmBootstrap(vmInput(name, { endpoint: gcp.kubeEndpoint, caCertPem: pki.clusterCaPem }));
-        gcp.reset();
-        gcp.attributes = { ...rendered.metadata };
-        gcp.grant = { namespace, serviceAccount: name };
+        rendered = renderVmBootstrap(vmInput(name, { endpoint: fake.gcp.kubeEndpoint, caCertPem: fake.pki.clusterCaPem }));
+        fake.gcp.reset();
+        fake.gcp.attributes = { ...rendered.metadata };
+        fake.gcp.grant = { namespace, serviceAccount: name };
         sandbox = new Sandbox();
     });
 
@@ -57,14 +43,14 @@ describe("a VM through failures and changes", function () {
 
     /** GCE's first boot: the startup script (the launcher), then the agent it installed, as systemd runs it. */
     async function boot(env: Record<string, string> = {}): Promise<RunResult> {
-        const launched = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+        const launched = await sandbox.run(rendered.metadata["startup-script"], fake.gcp.metadataUrl);
         assert.equal(launched.code, 0, launched.stderr);
-        return sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), gcp.metadataUrl, env);
+        return sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), fake.gcp.metadataUrl, env);
     }
 
     describe("the launcher, GCE's startup script", () => {
         beforeEach(async () => {
-            const result = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+            const result = await sandbox.run(rendered.metadata["startup-script"], fake.gcp.metadataUrl);
             assert.equal(result.code, 0, result.stderr);
         });
 
@@ -83,7 +69,7 @@ describe("a VM through failures and changes", function () {
 
         it("does nothing but make sure the agent runs at the next boot", async () => {
             const before = sandbox.calls().length;
-            const again = await sandbox.run(rendered.metadata["startup-script"], gcp.metadataUrl);
+            const again = await sandbox.run(rendered.metadata["startup-script"], fake.gcp.metadataUrl);
             assert.equal(again.code, 0, again.stderr);
             assert.deepEqual(sandbox.calls().slice(before), ["systemctl start meshscope-agent.service"]);
         });
@@ -92,7 +78,7 @@ describe("a VM through failures and changes", function () {
     describe("when the Kubernetes API refuses the VM for its first attempts (RBAC bound late)", () => {
         let result: RunResult;
         beforeEach(async () => {
-            gcp.refuseFirst = 3;
+            fake.gcp.refuseFirst = 3;
             result = await boot({ MESHSCOPE_AGENT_MAX_RUNS: "1" });
         });
 
@@ -111,7 +97,7 @@ describe("a VM through failures and changes", function () {
         });
 
         it("reports every run to the guest attributes, the failed ones with the bootstrap's error, in the doctor's schema", () => {
-            const reports = gcp.guestAttributes.filter((a) => a.namespace === VM_STATUS_NAMESPACE && a.key === VM_STATUS_KEY)
+            const reports = fake.gcp.guestAttributes.filter((a) => a.namespace === VM_STATUS_NAMESPACE && a.key === VM_STATUS_KEY)
                 .map((a) => parseVmStatus(a.value, "the agent's report"));
             assert.deepEqual(reports.map((r) => [r.bootstrap.phase, r.bootstrap.exitCode]), [["failed", 1], ["failed", 1], ["failed", 1], ["done", 0]]);
             assert.match(reports[0].bootstrap.lastError ?? "", /Kubernetes API .* HTTP 403/);
@@ -120,7 +106,7 @@ describe("a VM through failures and changes", function () {
         });
 
         it("reports istiod's host and the east-west gateway IP from the attributes, and the ALS address of the mesh config", () => {
-            const report = parseVmStatus(gcp.guestAttributes.at(-1)!.value, "the agent's report");
+            const report = parseVmStatus(fake.gcp.guestAttributes.at(-1)!.value, "the agent's report");
             assert.deepEqual([report.istiod.host, report.istiod.expectedIp], ["istiod.istio-system.svc", "10.128.0.20"]);
             assert.equal(report.als.address, "10.128.0.30:11800");
             assert.deepEqual(report.units.map((u) => u.name), ["istio.service", unit]);
@@ -129,14 +115,14 @@ describe("a VM through failures and changes", function () {
 
     describe("checkoutservice's status report", () => {
         it("checks DNS and the sidecar's cluster for every callee of its env", async () => {
-            const checkout = renderVmBootstrap(vmInput("checkoutservice", { endpoint: gcp.kubeEndpoint, caCertPem: pki.clusterCaPem }));
-            gcp.attributes = { ...checkout.metadata };
-            gcp.grant = { namespace, serviceAccount: "checkoutservice" };
-            const launched = await sandbox.run(checkout.metadata["startup-script"], gcp.metadataUrl);
+            const checkout = renderVmBootstrap(vmInput("checkoutservice", { endpoint: fake.gcp.kubeEndpoint, caCertPem: fake.pki.clusterCaPem }));
+            fake.gcp.attributes = { ...checkout.metadata };
+            fake.gcp.grant = { namespace, serviceAccount: "checkoutservice" };
+            const launched = await sandbox.run(checkout.metadata["startup-script"], fake.gcp.metadataUrl);
             assert.equal(launched.code, 0, launched.stderr);
-            const result = await sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), gcp.metadataUrl, { MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            const result = await sandbox.run(sandbox.file("usr/local/sbin/meshscope-agent"), fake.gcp.metadataUrl, { MESHSCOPE_AGENT_MAX_RUNS: "1" });
             assert.equal(result.code, 0, result.stderr);
-            const report = parseVmStatus(gcp.guestAttributes.at(-1)!.value, "the agent's report");
+            const report = parseVmStatus(fake.gcp.guestAttributes.at(-1)!.value, "the agent's report");
             const callees = checkout.metadata["meshscope-workload-env"].split("\n").filter((l) => /_ADDR=/.test(l)).map((l) => l.split("=")[1].split(":")[0]);
             assert.equal(callees.length, 6);
             assert.deepEqual(report.dns.map((d) => d.host).sort(), [...callees].sort());
@@ -149,14 +135,14 @@ describe("a VM through failures and changes", function () {
     describe("when each Google access token is good for only two API calls and the API refuses the first three", () => {
         let result: RunResult;
         beforeEach(async () => {
-            gcp.accessTokenUses = 2;
-            gcp.refuseFirst = 3;
-            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "5", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
+            fake.gcp.accessTokenUses = 2;
+            fake.gcp.refuseFirst = 3;
+            result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, { MESHSCOPE_KUBE_ATTEMPTS: "5", MESHSCOPE_KUBE_RETRY_DELAY: "0" });
         });
 
         it("succeeds within its own retries, a fresh token per attempt", () => {
             assert.equal(result.code, 0, result.stderr);
-            const bearers = gcp.requests.filter((request) => request.server === "kube").map((request) => request.headers.authorization);
+            const bearers = fake.gcp.requests.filter((request) => request.server === "kube").map((request) => request.headers.authorization);
             assert.equal(new Set(bearers).size, bearers.length);
         });
 
@@ -172,15 +158,15 @@ describe("a VM through failures and changes", function () {
         let tokenWhileDown: boolean;
         let afterRecovery: RunResult;
         beforeEach(async () => {
-            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const first = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(first.code, 0, first.stderr);
             activeAtBoot = sandbox.reboot();
-            gcp.kubeDown = true;
-            whileDown = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            fake.gcp.kubeDown = true;
+            whileDown = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             activeWhileDown = sandbox.active();
             tokenWhileDown = sandbox.exists("var/run/secrets/tokens/istio-token");
-            gcp.kubeDown = false;
-            afterRecovery = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            fake.gcp.kubeDown = false;
+            afterRecovery = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
         });
 
         it("systemd starts neither the sidecar nor the workload at boot", () => {
@@ -205,7 +191,7 @@ describe("a VM through failures and changes", function () {
 
     describe("when the sidecar stops", () => {
         it("systemd stops the workload with it (BindsTo)", async () => {
-            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const first = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(first.code, 0, first.stderr);
             sandbox.systemctl("stop", "istio.service");
             assert.deepEqual(sandbox.active(), []);
@@ -220,8 +206,8 @@ describe("a VM through failures and changes", function () {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
             await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
             callsBefore = sandbox.calls().length;
-            mintedBefore = gcp.minted.length;
-            gcp.update({ "meshscope-workload-env": `${gcp.attributes["meshscope-workload-env"]}LOG_LEVEL=debug\n` });
+            mintedBefore = fake.gcp.minted.length;
+            fake.gcp.update({ "meshscope-workload-env": `${fake.gcp.attributes["meshscope-workload-env"]}LOG_LEVEL=debug\n` });
             result = await running;
         });
 
@@ -236,7 +222,7 @@ describe("a VM through failures and changes", function () {
         });
 
         it("mints no new istio-token for it", () => {
-            assert.equal(gcp.minted.length, mintedBefore);
+            assert.equal(fake.gcp.minted.length, mintedBefore);
         });
     });
 
@@ -245,14 +231,14 @@ describe("a VM through failures and changes", function () {
         let mintedBefore: number;
         let result: RunResult;
         beforeEach(async () => {
-            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const first = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(first.code, 0, first.stderr);
             callsBefore = sandbox.calls().length;
-            mintedBefore = gcp.minted.length;
-            const mesh = YAML.parse(gcp.attributes["meshscope-mesh-config"]);
+            mintedBefore = fake.gcp.minted.length;
+            const mesh = YAML.parse(fake.gcp.attributes["meshscope-mesh-config"]);
             mesh.defaultConfig.envoyAccessLogService.address = "10.128.0.31:11800";
-            gcp.update({ "meshscope-mesh-config": YAML.stringify(mesh) });
-            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            fake.gcp.update({ "meshscope-mesh-config": YAML.stringify(mesh) });
+            result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
         });
 
         it("restarts the sidecar (systemd takes the bound workload along), and only that", () => {
@@ -261,8 +247,8 @@ describe("a VM through failures and changes", function () {
         });
 
         it("gives the restarting sidecar a fresh istio-token", () => {
-            assert.equal(gcp.minted.length, mintedBefore + 1);
-            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+            assert.equal(fake.gcp.minted.length, mintedBefore + 1);
+            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), fake.gcp.minted[fake.gcp.minted.length - 1]);
         });
     });
 
@@ -271,20 +257,20 @@ describe("a VM through failures and changes", function () {
         let mintedBefore: number;
         let result: RunResult;
         beforeEach(async () => {
-            const first = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const first = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(first.code, 0, first.stderr);
             // Minted 50 minutes ago: 10 minutes left.
-            const old = serviceAccountJwt(gcp.grant, Math.floor(Date.now() / 1000) - 3000, 3600, 0);
+            const old = serviceAccountJwt(fake.gcp.grant, Math.floor(Date.now() / 1000) - 3000, 3600, 0);
             writeFileSync(join(sandbox.root, "var/run/secrets/tokens/istio-token"), old);
             callsBefore = sandbox.calls().length;
-            mintedBefore = gcp.minted.length;
-            result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            mintedBefore = fake.gcp.minted.length;
+            result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
         });
 
         it("mints a fresh one, so a sidecar restart always finds a valid token", () => {
             assert.equal(result.code, 0, result.stderr);
-            assert.equal(gcp.minted.length, mintedBefore + 1);
-            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), gcp.minted[gcp.minted.length - 1]);
+            assert.equal(fake.gcp.minted.length, mintedBefore + 1);
+            assert.equal(sandbox.file("var/run/secrets/tokens/istio-token"), fake.gcp.minted[fake.gcp.minted.length - 1]);
         });
 
         it("restarts nothing for it", () => {
@@ -297,7 +283,7 @@ describe("a VM through failures and changes", function () {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
             await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
             const edited = bootstrapOf(rendered).replace(/^log "done: /m, 'log "edited bootstrap ran"\nlog "done: ');
-            gcp.update({ "meshscope-bootstrap": edited });
+            fake.gcp.update({ "meshscope-bootstrap": edited });
             const result = await running;
             assert.equal(result.code, 0, result.stderr);
             assert.match(sandbox.journal(), /^meshscope-bootstrap: edited bootstrap ran$/m);
@@ -309,7 +295,7 @@ describe("a VM through failures and changes", function () {
             const running = boot();
             await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
             const edited = `${rendered.metadata["meshscope-agent"]}# edited\n`;
-            gcp.update({ "meshscope-agent": edited });
+            fake.gcp.update({ "meshscope-agent": edited });
             const result = await running;
             assert.equal(result.code, 0, result.stderr);
             assert.equal(readFileSync(join(sandbox.root, "usr/local/sbin/meshscope-agent"), "utf8"), edited);
@@ -321,7 +307,7 @@ describe("a VM through failures and changes", function () {
         it("takes only istiod's name off that line and keeps the line's other names and comment", async () => {
             sandbox.remove();
             sandbox = new Sandbox("127.0.0.1 localhost\n10.0.0.5\tbuild-cache istiod.istio-system.svc registry.internal # pinned\n10.9.9.9 istiod.istio-system.svc\n");
-            const result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(result.code, 0, result.stderr);
             assert.equal(sandbox.file("etc/hosts"),
                 "127.0.0.1 localhost\n10.0.0.5 build-cache registry.internal # pinned\n10.128.0.20 istiod.istio-system.svc\n");
@@ -330,7 +316,7 @@ describe("a VM through failures and changes", function () {
         it("leaves lines that do not name istiod exactly as they were", async () => {
             sandbox.remove();
             sandbox = new Sandbox("# static\n127.0.0.1\tlocalhost\n10.0.0.6 istiod.istio-system.svc.example\n");
-            const result = await sandbox.run(bootstrapOf(rendered), gcp.metadataUrl);
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
             assert.equal(result.code, 0, result.stderr);
             assert.equal(sandbox.file("etc/hosts"), "# static\n127.0.0.1\tlocalhost\n10.0.0.6 istiod.istio-system.svc.example\n10.128.0.20 istiod.istio-system.svc\n");
         });
