@@ -35,21 +35,26 @@ export function unresolvedAddress(r: RenderedStack, target: string, namespace: s
 
 export interface EnvAddress { where: string; address: string; namespace: string }
 
-/** Env values of any container that name a host:port (not 0.0.0.0 or localhost, not a URL, not a placeholder). */
+/** Whether an env var names a Service by host:port (gRPC's dns: scheme allowed): not 0.0.0.0 or
+ * localhost, not a URL, and not one of the catalog's placeholders. */
+function namesAService(name: string, value: unknown): value is string {
+  if (typeof value !== 'string' || PLACEHOLDERS.has(name)) return false;
+  const address = value.replace(DNS_SCHEME, '');
+  const host = address.split(':')[0]!;
+  return SERVICE_ADDRESS.test(address) && /[a-z]/.test(host) && host !== 'localhost';
+}
+
+/** Env values of any container that name a Service. */
 export function envAddresses(r: RenderedStack): EnvAddress[] {
   return podTemplates(r).flatMap((p) => [...p.spec.containers, ...(p.spec.initContainers ?? [])].flatMap((c) =>
-    (c.env ?? []).filter((e) => {
-      if (typeof e.value !== 'string' || PLACEHOLDERS.has(e.name)) return false;
-      const address = e.value.replace(DNS_SCHEME, '');
-      return SERVICE_ADDRESS.test(address) && /[a-z]/.test(address.split(':')[0]!) && address.split(':')[0] !== 'localhost';
-    })
+    (c.env ?? []).filter((e) => namesAService(e.name, e.value))
       .map((e) => ({ where: `${p.owner.kind} ${p.owner.metadata.name} ${c.name} ${e.name}`, address: e.value!, namespace: p.owner.metadata.namespace! }))));
 }
 
 /** Addresses in the env of each VM's workload (FQDNs, answered by the sidecar's DNS capture). */
 export function vmEnvAddresses(r: RenderedStack): EnvAddress[] {
   return r.vms.flatMap((vm) => Object.entries(vm.env)
-    .filter(([name, value]) => SERVICE_ADDRESS.test(value) && /[a-z]/.test(value.split(':')[0]) && !PLACEHOLDERS.has(name))
+    .filter(([name, value]) => namesAService(name, value))
     .map(([name, value]) => ({ where: `VM ${vm.instance} ${vm.workload} ${name}`, address: value, namespace: vm.namespace })));
 }
 
