@@ -19,8 +19,10 @@ marker="<!-- meshscope-preview stack=${stack} -->"
 body=$(mktemp)
 { echo "$marker"; cat "$report"; } >"$body"
 
-existing=$(gh api --paginate "repos/${GITHUB_REPOSITORY}/issues/${pr}/comments" \
-  --jq ".[] | select(.user.login == \"${BOT_LOGIN}\" and (.body | startswith(\"${marker}\"))) | .id" | head -n 1)
+ids=$(gh api --paginate "repos/${GITHUB_REPOSITORY}/issues/${pr}/comments" \
+  --jq ".[] | select(.user.login == \"${BOT_LOGIN}\" and (.body | startswith(\"${marker}\"))) | .id")
+# The first, should an earlier run have raced another and posted twice.
+existing=${ids%%$'\n'*}
 
 if [[ -n $existing ]]; then
   gh api --method PATCH "repos/${GITHUB_REPOSITORY}/issues/comments/${existing}" -F "body=@${body}" >/dev/null

@@ -268,6 +268,13 @@ describe('GitHub Actions workflows', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('has shell scripts shellcheck finds nothing in', () => {
+    const scripts = fs.readdirSync(path.join(REPO_ROOT, '.github')).filter((f) => f.endsWith('.sh')).map((f) => path.join('.github', f));
+    assert.deepEqual(scripts.sort(), [COMMENT_SCRIPT, RUN_SCRIPT].sort());
+    const r = spawnSync('shellcheck', scripts, { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+
   it('previews on pull requests and runs up somewhere', () => {
     assert.ok(previews.length > 0 && previews.every((p) => 'pull_request' in p.wf.on), 'a preview job on pull_request');
     assert.ok(ups.length > 0, 'an up job');
