@@ -3,8 +3,8 @@
 //
 // The control plane is closed to the internet. People and CI reach it through its DNS endpoint, where
 // Google checks IAM (container.clusters.connect) before Kubernetes RBAC, from any network; the IP endpoint
-// admits only the authorised networks, the VPC's own ranges, which is how nodes, pods and the VMs (which
-// mint their istio tokens at boot) reach its internal address.
+// is internal only and admits only the authorised networks, the VPC's own ranges, which is how nodes, pods
+// and the VMs (which mint their istio tokens at boot) reach it.
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -104,12 +104,12 @@ export class Cluster extends pulumi.ComponentResource {
         gcpPublicCidrsAccessEnabled: false,
         privateEndpointEnforcementEnabled: true,
       },
-      // Private nodes also turn the external IP endpoint off. Public-node clusters keep one (the provider
-      // cannot disable it without private nodes), but it admits only the private ranges above, so no
-      // address on the internet can reach it.
+      // No external IP endpoint on any stack: the IP endpoint is the internal address only. GKE allows that
+      // without private nodes on Private Service Connect clusters (GoogleCloudPlatform/magic-modules#6780
+      // tests it with public nodes), provided GCE public ranges are not admitted, as above.
       privateClusterConfig: args.privateNodes
         ? { enablePrivateNodes: true, enablePrivateEndpoint: true, masterIpv4CidrBlock: args.masterCidr }
-        : undefined,
+        : { enablePrivateEndpoint: true },
       masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
       resourceLabels: args.labels,
       deletionProtection: args.deletionProtection,

@@ -58,8 +58,8 @@ describe('cluster', () => {
     assert.equal(pool.inputs.nodeConfig.workloadMetadataConfig.mode, 'GKE_METADATA');
   });
 
-  it('has private nodes on prod, with the control plane in the configured /28 and no external IP endpoint, and public nodes on dev', () => {
-    assert.equal(dev.one(CLUSTER).inputs.privateClusterConfig, undefined);
+  it('has private nodes on prod, with the control plane in the configured /28, public nodes on dev, and no external IP endpoint on either', () => {
+    assert.deepEqual(dev.one(CLUSTER).inputs.privateClusterConfig, { enablePrivateEndpoint: true });
     assert.deepEqual(prod.one(CLUSTER).inputs.privateClusterConfig, {
       enablePrivateNodes: true, enablePrivateEndpoint: true, masterIpv4CidrBlock: '172.16.1.0/28',
     });
@@ -94,7 +94,7 @@ describe('cluster', () => {
       });
     }
 
-    it('gives the VMs the internal endpoint, inside an authorised range, and exports both endpoints', () => {
+    it('exports the internal endpoint (which the VMs get) and the DNS endpoint (which the kubeconfig names)', () => {
       const c = prod.one(CLUSTER);
       assert.equal(prod.outputs.clusterInternalEndpoint, c.state.privateClusterConfig.privateEndpoint);
       assert.equal(prod.outputs.clusterEndpoint, c.state.controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint);
