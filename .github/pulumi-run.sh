@@ -24,6 +24,19 @@ report="${RUNNER_TEMP:-$(dirname "$log")}/pulumi-${command}-report.md"
 pulumi "${args[@]}" --stack "$stack" --policy-pack policy --non-interactive --color never 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
+# The output is untrusted (a pull request controls what its program prints): it goes in a code fence longer
+# than any run of backticks in it, so nothing in it can close the fence and become live Markdown (headings,
+# images, @mentions). Inside a fence GitHub renders no HTML either.
+body=$(mktemp)
+if (($(wc -c <"$log") > MAX_REPORT_CHARS)); then
+  echo "[… the start of the output is cut; the full log is in the job]" >"$body"
+  tail -c "$MAX_REPORT_CHARS" "$log" >>"$body"
+else
+  cat "$log" >"$body"
+fi
+longest=$(grep -o '`\+' "$body" | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
+fence=$(printf '%*s' "$((longest < 3 ? 3 : longest + 1))" '' | tr ' ' '`')
+
 {
   if ((status == 0)); then
     echo "### pulumi ${command} of \`${stack}\`: passed"
@@ -33,14 +46,11 @@ status=${PIPESTATUS[0]}
     echo "Policy violations, if any, are listed under \"Policies\" at the end of the output."
   fi
   echo
-  echo '```'
-  if (($(wc -c <"$log") > MAX_REPORT_CHARS)); then
-    echo "[… the start of the output is cut; the full log is in the job]"
-    tail -c "$MAX_REPORT_CHARS" "$log"
-  else
-    cat "$log"
-  fi
-  echo '```'
+  echo "$fence"
+  cat "$body"
+  # A last line without its newline would otherwise hold the closing fence.
+  [[ -z $(tail -c 1 "$body") ]] || echo
+  echo "$fence"
 } >"$report"
 
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then cat "$report" >>"$GITHUB_STEP_SUMMARY"; fi

@@ -1,5 +1,10 @@
 // A Standard, VPC-native GKE cluster in the network's subnet, its node pool managed on its own with a
 // least-privilege service account, and the Kubernetes provider every in-cluster resource uses.
+//
+// The control plane is closed to the internet. People and CI reach it through its DNS endpoint, where
+// Google checks IAM (container.clusters.connect) before Kubernetes RBAC, from any network; the IP endpoint
+// is internal only and admits only the authorised networks, the VPC's own ranges, which is how nodes, pods
+// and the VMs (which mint their istio tokens at boot) reach it.
 import * as gcp from '@pulumi/gcp';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
@@ -17,6 +22,9 @@ export const NODE_OAUTH_SCOPES = [
   'https://www.googleapis.com/auth/devstorage.read_only',
 ];
 
+/** An address range allowed to reach the control plane's IP endpoint. */
+export interface AuthorizedNetwork { cidr: string; name: string }
+
 export interface ClusterArgs {
   stack: string;
   project: string;
@@ -26,6 +34,8 @@ export interface ClusterArgs {
   podsRangeName: string;
   servicesRangeName: string;
   masterCidr: string;
+  /** Who may reach the IP endpoint: the VPC ranges of the VMs, nodes and pods (never the internet). */
+  authorizedNetworks: AuthorizedNetwork[];
   nodeTag: string;
   machineType: string;
   nodeCount: number;
@@ -41,9 +51,10 @@ export class Cluster extends pulumi.ComponentResource {
   readonly nodeServiceAccount: gcp.serviceaccount.Account;
   readonly provider: k8s.Provider;
   readonly name: pulumi.Output<string>;
-  /** The control plane's public endpoint, which VMs and the provider use. Private clusters here have private
-   * nodes only (enablePrivateEndpoint false), so this stays the public address on every stack. */
-  readonly endpoint: pulumi.Output<string>;
+  /** The control plane's DNS name (gke-….gke.goog): the kubeconfig's server, for CI, laptops and the doctor. */
+  readonly dnsEndpoint: pulumi.Output<string>;
+  /** The control plane's internal IP, inside the VPC: what the VMs call to mint their tokens. */
+  readonly internalEndpoint: pulumi.Output<string>;
   /** Base64 PEM of the cluster CA. */
   readonly caCertificate: pulumi.Output<string>;
   readonly kubeconfig: pulumi.Output<string>;
@@ -81,9 +92,24 @@ export class Cluster extends pulumi.ComponentResource {
       // Dataplane V2 enforces NetworkPolicy natively (GKE's recommended network policy implementation).
       datapathProvider: 'ADVANCED_DATAPATH',
       workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
+      controlPlaneEndpointsConfig: {
+        // IAM-guarded from anywhere; Kubernetes' own tokens and certificates are refused there, so a leaked
+        // service account token is no key to the cluster from outside.
+        dnsEndpointConfig: { allowExternalTraffic: true, enableK8sTokensViaDns: false, enableK8sCertsViaDns: false },
+        ipEndpointsConfig: { enabled: true },
+      },
+      masterAuthorizedNetworksConfig: {
+        cidrBlocks: args.authorizedNetworks.map((n) => ({ cidrBlock: n.cidr, displayName: n.name })),
+        // Not every address of every GCE VM in the world, only the ranges above; on the internal address too.
+        gcpPublicCidrsAccessEnabled: false,
+        privateEndpointEnforcementEnabled: true,
+      },
+      // No external IP endpoint on any stack: the IP endpoint is the internal address only. GKE allows that
+      // without private nodes on Private Service Connect clusters (GoogleCloudPlatform/magic-modules#6780
+      // tests it with public nodes), provided GCE public ranges are not admitted, as above.
       privateClusterConfig: args.privateNodes
-        ? { enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: args.masterCidr }
-        : undefined,
+        ? { enablePrivateNodes: true, enablePrivateEndpoint: true, masterIpv4CidrBlock: args.masterCidr }
+        : { enablePrivateEndpoint: true },
       masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
       resourceLabels: args.labels,
       deletionProtection: args.deletionProtection,
@@ -110,10 +136,11 @@ export class Cluster extends pulumi.ComponentResource {
 
     this.name = this.cluster.name;
     this.caCertificate = this.cluster.masterAuth.clusterCaCertificate;
-    this.endpoint = this.cluster.endpoint;
+    this.dnsEndpoint = this.cluster.controlPlaneEndpointsConfig.apply((c) => required(c?.dnsEndpointConfig?.endpoint, 'controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint'));
+    this.internalEndpoint = this.cluster.privateClusterConfig.apply((c) => required(c?.privateEndpoint, 'privateClusterConfig.privateEndpoint'));
     // Holds no credential (the exec plugin fetches one), so it need not be a secret.
-    this.kubeconfig = pulumi.all([this.cluster.name, this.endpoint, this.caCertificate]).apply(([clusterName, endpoint, ca]) =>
-      renderKubeconfig({ name: clusterName, endpoint, caCertificateBase64: ca }),
+    this.kubeconfig = pulumi.all([this.cluster.name, this.dnsEndpoint]).apply(([clusterName, endpoint]) =>
+      renderKubeconfig({ name: clusterName, endpoint }),
     );
 
     // Nothing in the cluster is created before the nodes exist to run it.
@@ -122,6 +149,12 @@ export class Cluster extends pulumi.ComponentResource {
       enableServerSideApply: true,
     }, { ...child, dependsOn: [this.nodePool] });
 
-    this.registerOutputs({ name: this.name, endpoint: this.endpoint });
+    this.registerOutputs({ name: this.name, dnsEndpoint: this.dnsEndpoint, internalEndpoint: this.internalEndpoint });
   }
+}
+
+/** A value GKE always reports for a created cluster; its absence means the API changed under us. */
+function required(value: string | undefined, field: string): string {
+  if (!value) throw new Error(`GKE reported no ${field} for the cluster; the VMs and the kubeconfig need it`);
+  return value;
 }

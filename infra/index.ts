@@ -46,6 +46,11 @@ const cluster = new Cluster('cluster', {
   podsRangeName: network.podsRangeName,
   servicesRangeName: network.servicesRangeName,
   masterCidr: config.network.masterCidr,
+  // The VPC's own ranges: VMs and nodes (the subnet), pods (istiod and others call the API).
+  authorizedNetworks: [
+    { cidr: config.network.subnetCidr, name: 'subnet: VMs and nodes' },
+    { cidr: config.network.podsCidr, name: 'pods' },
+  ],
   nodeTag: network.tags.node,
   ...config.cluster,
   labels,
@@ -91,7 +96,8 @@ const vmWorkloads = new VmWorkloads('vm', {
   workloads: config.vmWorkloads,
   namespace: boutique.namespace,
   versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique },
-  cluster: { endpoint: cluster.endpoint, caCertificateBase64: cluster.caCertificate, name: cluster.name },
+  // The internal address: the VMs mint their tokens from inside the VPC, where the authorised networks admit them.
+  cluster: { endpoint: cluster.internalEndpoint, caCertificateBase64: cluster.caCertificate, name: cluster.name },
   mesh: { meshId: mesh.meshId, network: mesh.network, eastwestGatewayIp: mesh.eastwestGatewayIp, istiodHost: mesh.istiodHost, ready: mesh.ready },
   alsAddress: observability.alsAddressForVms,
   labels,
@@ -100,10 +106,11 @@ const vmWorkloads = new VmWorkloads('vm', {
 export const networkName = network.network.name;
 export const subnetName = network.subnet.name;
 export const clusterName = cluster.name;
-export const clusterEndpoint = cluster.endpoint;
+export const clusterEndpoint = cluster.dnsEndpoint;
+export const clusterInternalEndpoint = cluster.internalEndpoint;
 export const kubeconfig = cluster.kubeconfig;
 export const getCredentialsCommand = cluster.name.apply(
-  (n) => `gcloud container clusters get-credentials ${n} --zone ${config.gcp.zone} --project ${config.gcp.project}`,
+  (n) => `gcloud container clusters get-credentials ${n} --dns-endpoint --zone ${config.gcp.zone} --project ${config.gcp.project}`,
 );
 export const boutiqueNamespace = boutique.namespace;
 export const frontendAddress = boutique.frontendExternal.status.loadBalancer.ingress[0].ip;

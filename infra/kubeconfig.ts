@@ -1,21 +1,21 @@
 // A kubeconfig built only from the cluster's outputs; credentials come from gke-gcloud-auth-plugin at
-// run time, so no token is ever stored in the stack.
+// run time, so no token is ever stored in the stack. It points at the control plane's DNS endpoint, which
+// Google fronts with a publicly trusted certificate (as `gcloud container clusters get-credentials
+// --dns-endpoint` writes it), so it carries no cluster CA: that CA signs only the IP endpoints' certificate.
 import { stringify } from 'yaml';
 
 export interface KubeconfigInput {
   /** Context/cluster name inside the kubeconfig. */
   name: string;
-  /** The control plane's address (IP or host), without scheme. */
+  /** The control plane's DNS endpoint (gke-….gke.goog), without scheme. */
   endpoint: string;
-  /** Base64-encoded PEM of the cluster CA, as GKE reports it. */
-  caCertificateBase64: string;
 }
 
 export function renderKubeconfig(k: KubeconfigInput): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: k.name, cluster: { server: `https://${k.endpoint}`, 'certificate-authority-data': k.caCertificateBase64 } }],
+    clusters: [{ name: k.name, cluster: { server: `https://${k.endpoint}` } }],
     users: [{
       name: k.name,
       user: {

@@ -3,6 +3,7 @@
 // use the node's account), shielded nodes off, and node metadata exposed to pods (the node's token and
 // kubelet credentials are one HTTP call away unless the metadata server is GKE_METADATA).
 import { CLUSTER, NODE_POOL } from './gcp-types';
+import { isInsideRange } from './ip-ranges';
 import { at, isUnknown, Props, ResourceRule, RuleContext } from './rule';
 
 /** Reads a value that must be known to judge; notes it when it is not. */
@@ -59,30 +60,55 @@ export const gkeHardening: ResourceRule = {
 };
 
 /**
- * A control plane on a public endpoint is open to every address unless authorised networks narrow it.
- * Advisory: the program's own cluster has a public endpoint with none yet, because CI runners and the VMs
- * (through Cloud NAT) reach it from addresses not known in advance; that needs a design decision (a DNS
- * endpoint, or the NAT address and runner ranges as authorised networks), not a policy that blocks every update.
+ * Who can reach the control plane. Its IP endpoint, when it has an external one, admits only authorised
+ * networks, all of them private (or Google-internal) ranges, and not every GCE public address; people and
+ * CI come through the DNS endpoint instead, where Google checks IAM first, so that endpoint must not also
+ * take Kubernetes' own tokens or certificates (which Google does not check). Mandatory: the program's
+ * clusters are built this way on every stack (infra/cluster.ts says how CI, laptops and the VMs get in).
  */
 export const gkeAuthorizedNetworks: ResourceRule = {
   name: 'gke-authorized-networks',
-  description: 'A GKE control plane on a public endpoint admits only authorised networks, none of them 0.0.0.0/0.',
+  description: 'A GKE control plane admits on its IP endpoint only private authorised networks (no 0.0.0.0/0, no GCE public ranges), and its DNS endpoint takes only IAM-checked Google credentials.',
   types: [CLUSTER],
-  enforcement: 'advisory',
   validate(_type, props, ctx) {
+    const problems: string[] = [];
+    const dns = at(props, 'controlPlaneEndpointsConfig.dnsEndpointConfig');
+    if (isUnknown(dns)) ctx.undecided(dns);
+    else if (dns && typeof dns === 'object' && at(dns, 'allowExternalTraffic') === true) {
+      for (const field of ['enableK8sTokensViaDns', 'enableK8sCertsViaDns']) {
+        const v = at(dns, field);
+        if (isUnknown(v)) ctx.undecided(v);
+        else if (v === true) problems.push(`controlPlaneEndpointsConfig.dnsEndpointConfig.${field} is true on an endpoint open to external traffic, so a Kubernetes credential works from anywhere without IAM; allowed: false`);
+      }
+    }
+
+    const ipEnabled = at(props, 'controlPlaneEndpointsConfig.ipEndpointsConfig.enabled');
     const privateEndpoint = at(props, 'privateClusterConfig.enablePrivateEndpoint');
-    if (isUnknown(privateEndpoint)) return (ctx.undecided(privateEndpoint), []);
-    if (privateEndpoint === true) return [];
+    if (isUnknown(ipEnabled)) return (ctx.undecided(ipEnabled), problems);
+    if (isUnknown(privateEndpoint)) return (ctx.undecided(privateEndpoint), problems);
+    // No IP endpoint, or only the internal one: nothing outside the VPC reaches it.
+    if (ipEnabled === false || privateEndpoint === true) return problems;
+
     const config = at(props, 'masterAuthorizedNetworksConfig');
-    if (isUnknown(config)) return (ctx.undecided(config), []);
+    if (isUnknown(config)) return (ctx.undecided(config), problems);
     if (!config || typeof config !== 'object') {
-      return ['the control plane has a public endpoint and no masterAuthorizedNetworksConfig, so every address may reach it; ' +
-        'allowed: privateClusterConfig.enablePrivateEndpoint true, or authorised networks naming who may connect'];
+      return [...problems, 'the control plane has an external IP endpoint and no masterAuthorizedNetworksConfig, so every address may reach it; ' +
+        'allowed: privateClusterConfig.enablePrivateEndpoint true, ipEndpointsConfig.enabled false, or authorised networks of private ranges'];
+    }
+    const gcpPublic = at(config, 'gcpPublicCidrsAccessEnabled');
+    if (isUnknown(gcpPublic)) ctx.undecided(gcpPublic);
+    else if (gcpPublic !== false) {
+      problems.push(`masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled is ${JSON.stringify(gcpPublic) ?? 'unset'}, which admits the public address of any GCE VM, anyone's; allowed: false`);
     }
     const blocks = at(config, 'cidrBlocks');
-    if (isUnknown(blocks)) return (ctx.undecided(blocks), []);
-    return (Array.isArray(blocks) ? blocks : [])
-      .filter((b) => b && ['0.0.0.0/0', '::/0'].includes(b.cidrBlock))
-      .map((b) => `masterAuthorizedNetworksConfig.cidrBlocks includes ${b.cidrBlock}, which authorises every address; allowed: the ranges that must reach the control plane`);
+    if (isUnknown(blocks)) return (ctx.undecided(blocks), problems);
+    for (const b of Array.isArray(blocks) ? blocks : []) {
+      const cidr = b?.cidrBlock;
+      if (isUnknown(cidr)) ctx.undecided(cidr);
+      else if (typeof cidr !== 'string' || !isInsideRange(cidr)) {
+        problems.push(`masterAuthorizedNetworksConfig.cidrBlocks includes ${JSON.stringify(cidr)}, a public range; allowed: private ranges (the VPC's); people and CI use the DNS endpoint`);
+      }
+    }
+    return problems;
   },
 };

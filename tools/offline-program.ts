@@ -67,9 +67,12 @@ type OutputMock = (name: string, inputs: Record<string, any>) => Record<string, 
 export const MOCK_OUTPUTS: Record<string, OutputMock> = {
   'gcp:container/cluster:Cluster': (name, i) => ({
     endpoint: fakeIp(name, '203.0'),
-    privateClusterConfig: i.privateClusterConfig
-      ? { ...i.privateClusterConfig, privateEndpoint: fakeIp(`${name}-private`, '172.16') }
-      : undefined,
+    // GKE reports the internal endpoint and the DNS endpoint of every cluster, private nodes or not.
+    privateClusterConfig: { ...(i.privateClusterConfig ?? {}), privateEndpoint: fakeIp(`${name}-private`, '172.16') },
+    controlPlaneEndpointsConfig: {
+      ...(i.controlPlaneEndpointsConfig ?? {}),
+      dnsEndpointConfig: { ...(i.controlPlaneEndpointsConfig?.dnsEndpointConfig ?? {}), endpoint: `gke-${fakeOf('dns', name).slice(0, 32)}.mock-region.gke.goog` },
+    },
     masterAuth: { ...(i.masterAuth ?? {}), clusterCaCertificate: Buffer.from(MOCK_CLUSTER_CA_PEM).toString('base64') },
   }),
   'gcp:serviceaccount/account:Account': (_name, i) => ({

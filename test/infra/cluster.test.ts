@@ -58,10 +58,10 @@ describe('cluster', () => {
     assert.equal(pool.inputs.nodeConfig.workloadMetadataConfig.mode, 'GKE_METADATA');
   });
 
-  it('has private nodes on prod, with the control plane in the configured /28, and public nodes on dev', () => {
-    assert.equal(dev.one(CLUSTER).inputs.privateClusterConfig, undefined);
+  it('has private nodes on prod, with the control plane in the configured /28, public nodes on dev, and no external IP endpoint on either', () => {
+    assert.deepEqual(dev.one(CLUSTER).inputs.privateClusterConfig, { enablePrivateEndpoint: true });
     assert.deepEqual(prod.one(CLUSTER).inputs.privateClusterConfig, {
-      enablePrivateNodes: true, enablePrivateEndpoint: false, masterIpv4CidrBlock: '172.16.1.0/28',
+      enablePrivateNodes: true, enablePrivateEndpoint: true, masterIpv4CidrBlock: '172.16.1.0/28',
     });
     assert.equal(prod.one(CLUSTER).inputs.deletionProtection, true);
     assert.equal(dev.one(CLUSTER).inputs.deletionProtection, false);
@@ -73,12 +73,41 @@ describe('cluster', () => {
     assert.deepEqual(dev.one(CLUSTER).inputs.resourceLabels, { app: 'meshscope', stack: 'dev', 'managed-by': 'pulumi' });
   });
 
-  it('builds the Kubernetes provider from the cluster outputs, authenticating with gke-gcloud-auth-plugin', () => {
+  describe('control plane access', () => {
+    for (const stack of ['dev', 'prod'] as const) {
+      const run = () => (stack === 'dev' ? dev : prod);
+
+      it(`opens the DNS endpoint (IAM-guarded) to CI and laptops on ${stack}, taking no Kubernetes tokens or certificates there`, () => {
+        assert.deepEqual(run().one(CLUSTER).inputs.controlPlaneEndpointsConfig, {
+          dnsEndpointConfig: { allowExternalTraffic: true, enableK8sTokensViaDns: false, enableK8sCertsViaDns: false },
+          ipEndpointsConfig: { enabled: true },
+        });
+      });
+
+      it(`admits on the IP endpoint only the stack's subnet and pods ranges on ${stack}, internal address included, no GCE public range`, () => {
+        const net = run().one('gcp:compute/subnetwork:Subnetwork').inputs;
+        const pods = net.secondaryIpRanges.find((r: { rangeName: string }) => r.rangeName.endsWith('pods')).ipCidrRange;
+        const mans = run().one(CLUSTER).inputs.masterAuthorizedNetworksConfig;
+        assert.deepEqual(mans.cidrBlocks.map((b: { cidrBlock: string }) => b.cidrBlock), [net.ipCidrRange, pods]);
+        assert.equal(mans.gcpPublicCidrsAccessEnabled, false);
+        assert.equal(mans.privateEndpointEnforcementEnabled, true);
+      });
+    }
+
+    it('exports the internal endpoint (which the VMs get) and the DNS endpoint (which the kubeconfig names)', () => {
+      const c = prod.one(CLUSTER);
+      assert.equal(prod.outputs.clusterInternalEndpoint, c.state.privateClusterConfig.privateEndpoint);
+      assert.equal(prod.outputs.clusterEndpoint, c.state.controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint);
+      assert.match(String(prod.outputs.clusterEndpoint), /\.gke\.goog$/);
+    });
+  });
+
+  it('builds the Kubernetes provider on the DNS endpoint (publicly trusted certificate, no cluster CA), authenticating with gke-gcloud-auth-plugin', () => {
     const c = dev.one(CLUSTER);
     const provider = dev.one('pulumi:providers:kubernetes');
     const kubeconfig = parse(provider.inputs.kubeconfig);
-    assert.equal(kubeconfig.clusters[0].cluster.server, `https://${c.state.endpoint}`);
-    assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], c.state.masterAuth.clusterCaCertificate);
+    assert.equal(kubeconfig.clusters[0].cluster.server, `https://${c.state.controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint}`);
+    assert.equal(kubeconfig.clusters[0].cluster['certificate-authority-data'], undefined);
     assert.equal(kubeconfig.users[0].user.exec.command, 'gke-gcloud-auth-plugin');
     assert.equal(kubeconfig.users[0].user.token, undefined);
     assert.ok(provider.dependsOn.includes(dev.one(NODE_POOL).urn), 'nothing lands in the cluster before its nodes');
@@ -91,7 +120,7 @@ describe('cluster', () => {
 
   it('exports what later parts and users need', () => {
     assert.equal(dev.outputs.clusterName, 'meshscope-dev-gke');
-    assert.equal(dev.outputs.clusterEndpoint, dev.one(CLUSTER).state.endpoint);
-    assert.match(String(dev.outputs.getCredentialsCommand), /^gcloud container clusters get-credentials meshscope-dev-gke --zone europe-west1-b --project meshscope-dev$/);
+    assert.equal(dev.outputs.clusterEndpoint, dev.one(CLUSTER).state.controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint);
+    assert.match(String(dev.outputs.getCredentialsCommand), /^gcloud container clusters get-credentials meshscope-dev-gke --dns-endpoint --zone europe-west1-b --project meshscope-dev$/);
   });
 });

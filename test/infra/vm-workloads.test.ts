@@ -93,7 +93,8 @@ describe('VM workloads', () => {
   it('feeds the boot script from the outputs of the cluster, the mesh and the receiver', () => {
     const md = instance(dev, 'checkoutservice').inputs.metadata as Record<string, string>;
     const cluster = dev.one('gcp:container/cluster:Cluster');
-    assert.equal(md[metadataKeys.clusterEndpoint], cluster.state.endpoint);
+    // The internal address: the IP endpoint admits only the VPC's ranges (infra/cluster.ts).
+    assert.equal(md[metadataKeys.clusterEndpoint], cluster.state.privateClusterConfig.privateEndpoint);
     assert.equal(md[metadataKeys.clusterCaCert], MOCK_CLUSTER_CA_PEM);
     assert.equal(md[metadataKeys.eastWestGatewayIp], dev.outputs.eastwestGatewayIp);
     assert.equal(md[metadataKeys.istioVersion], '1.30.3');

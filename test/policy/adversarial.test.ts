@@ -23,7 +23,7 @@ interface Case {
   props: (b: Base) => Props;
   policy: string;
   message: RegExp;
-  /** gke-authorized-networks says why it is advisory; everything else must block. */
+  /** A policy that says why it is advisory; everything else must block. */
   level?: 'advisory';
 }
 
@@ -113,11 +113,20 @@ const CASES: Case[] = [
   { what: 'a node pool that leaves the metadata mode unset', type: NODE_POOL,
     props: (b) => { const p = copy(b.nodePool); delete p.nodeConfig.workloadMetadataConfig; return p; },
     policy: 'gke-hardening', message: /workloadMetadataConfig\.mode is unset/ },
-  { what: 'a public control plane with no authorised networks', type: CLUSTER, props: clusterWith(() => {}), level: 'advisory',
-    policy: 'gke-authorized-networks', message: /public endpoint and no masterAuthorizedNetworksConfig/ },
-  { what: 'a public control plane authorising 0.0.0.0/0', type: CLUSTER, level: 'advisory',
-    props: clusterWith((c) => { c.masterAuthorizedNetworksConfig = { cidrBlocks: [{ cidrBlock: '0.0.0.0/0', displayName: 'all' }] }; }),
-    policy: 'gke-authorized-networks', message: /cidrBlocks includes 0\.0\.0\.0\/0/ },
+  { what: 'an external IP endpoint with no authorised networks', type: CLUSTER, props: clusterWith((c) => { delete c.masterAuthorizedNetworksConfig; delete c.privateClusterConfig; }),
+    policy: 'gke-authorized-networks', message: /external IP endpoint and no masterAuthorizedNetworksConfig/ },
+  { what: 'an external IP endpoint authorising 0.0.0.0/0', type: CLUSTER,
+    props: clusterWith((c) => { c.privateClusterConfig.enablePrivateEndpoint = false; c.masterAuthorizedNetworksConfig.cidrBlocks.push({ cidrBlock: '0.0.0.0/0', displayName: 'all' }); }),
+    policy: 'gke-authorized-networks', message: /cidrBlocks includes "0\.0\.0\.0\/0", a public range/ },
+  { what: 'an external IP endpoint authorising an office\'s public /24', type: CLUSTER,
+    props: clusterWith((c) => { c.privateClusterConfig.enablePrivateEndpoint = false; c.masterAuthorizedNetworksConfig.cidrBlocks = [{ cidrBlock: '203.0.113.0/24', displayName: 'office' }]; }),
+    policy: 'gke-authorized-networks', message: /cidrBlocks includes "203\.0\.113\.0\/24", a public range/ },
+  { what: 'an external IP endpoint open to every GCE public address', type: CLUSTER,
+    props: clusterWith((c) => { delete c.privateClusterConfig; c.masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled = true; }),
+    policy: 'gke-authorized-networks', message: /gcpPublicCidrsAccessEnabled is true, which admits the public address of any GCE VM/ },
+  { what: 'a DNS endpoint that takes Kubernetes service account tokens from anywhere', type: CLUSTER,
+    props: clusterWith((c) => { c.controlPlaneEndpointsConfig.dnsEndpointConfig.enableK8sTokensViaDns = true; }),
+    policy: 'gke-authorized-networks', message: /enableK8sTokensViaDns is true on an endpoint open to external traffic/ },
   // Public IAM
   // Boot scripts and health
   { what: 'a boot script in metadataStartupScript (every edit replaces the VM)', type: INSTANCE, props: vmWith((v) => { v.metadataStartupScript = v.metadata['startup-script']; delete v.metadata['startup-script']; }),

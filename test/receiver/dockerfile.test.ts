@@ -11,9 +11,16 @@ const instructions = readFileSync(path.join(DIR, 'Dockerfile'), 'utf8')
 
 interface Stage { name: string; base: string; steps: { op: string; args: string[] }[] }
 const stages: Stage[] = [];
+/** `ARG NAME=default` before the first FROM: what `${NAME}` in a FROM stands for (Docker's global build args). */
+const globalArgs = new Map<string, string>();
 for (const i of instructions) {
-  if (i.op === 'FROM') stages.push({ base: i.args[0]!, name: i.args[2] ?? String(stages.length), steps: [] });
-  else stages.at(-1)!.steps.push(i);
+  if (i.op === 'ARG' && stages.length === 0) {
+    const [name, value] = i.args[0]!.split(/=(.*)/s);
+    globalArgs.set(name!, value ?? '');
+  } else if (i.op === 'FROM') {
+    const base = i.args[0]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a, b) => globalArgs.get(a ?? b) ?? '');
+    stages.push({ base, name: i.args[2] ?? String(stages.length), steps: [] });
+  } else stages.at(-1)!.steps.push(i);
 }
 const runtime = stages.at(-1)!;
 /** The Node major the project targets: package.json engines, `>=24` → 24 (a current LTS; Node 20 ended 2026-04-30). */
@@ -29,6 +36,11 @@ describe('receiver Dockerfile', () => {
 
   it('builds on that same Node major in every stage', () => {
     assert.deepEqual(stages.map((s) => s.base.split('-')[0]), stages.map(() => `node:${ENGINES_NODE_MAJOR}`));
+  });
+
+  it('pins every base image by digest (tag for the reader, sha256 for what is built), one base for all stages', () => {
+    for (const s of stages) assert.match(s.base, /^node:\d+-[a-z0-9.-]+@sha256:[0-9a-f]{64}$/, `stage ${s.name}: ${s.base}`);
+    assert.equal(new Set(stages.map((s) => s.base)).size, 1, stages.map((s) => s.base).join(', '));
   });
 
   it('runs as a numeric non-root user', () => {
