@@ -66,8 +66,9 @@ export const CONFIG_KEYS = {
 export type RawConfig = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(readonly problems: string[], stack?: string) {
+    // Names the file the settings come from, so the user knows where to fix them.
+    super(`invalid stack configuration${stack ? ` (Pulumi.${stack}.yaml)` : ''}:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -377,7 +378,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
     seen.add(w.name);
   }
 
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  if (r.problems.length > 0) throw new ConfigError(r.problems, stack);
   return { stack, gcp, network, cluster, versions, observability, vmWorkloads };
 }
 

@@ -126,6 +126,10 @@ describe('stack config', () => {
     });
   }
 
+  it('names the stack file the settings come from', () => {
+    assert.throws(() => parseStackConfig(devWith({ 'meshscope:cluster.nodeCount': 0 }), 'dev'), (e: Error) => /^invalid stack configuration \(Pulumi\.dev\.yaml\):\n/.test(e.message));
+  });
+
   it('reports every problem at once, in one message', () => {
     const raw = devWith({ 'gcp:project': undefined, 'meshscope:cluster.nodeCount': -1 });
     assert.throws(() => parseStackConfig(raw, 'dev'), (e: Error) => /gcp:project: missing/.test(e.message) && /nodeCount: got -1/.test(e.message));
