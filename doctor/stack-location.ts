@@ -2,8 +2,8 @@
 // (Pulumi.<stack>.yaml) through the program's config parser, so the doctor agrees with `pulumi up`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
-import { parseStackConfig, type RawConfig } from '../infra/config';
+import { parseStackConfig } from '../infra/config';
+import { readStackFile } from '../infra/stack-file';
 
 export interface StackLocation { project: string; zone: string }
 
@@ -13,12 +13,7 @@ export function readStackLocation(stack: string, repoRoot: string): StackLocatio
     const known = fs.readdirSync(repoRoot).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
     throw new Error(`stack "${stack}" has no settings file ${file}; known stacks: ${known.join(', ')}`);
   }
-  const doc = (parse(fs.readFileSync(file, 'utf8')) ?? {}) as { config?: Record<string, unknown> };
-  // Pulumi hands the program objects as JSON text; do the same so the program's parser reads them.
-  const raw: RawConfig = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    raw[key] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  const { gcp } = parseStackConfig(raw, stack);
+  // Pulumi hands the program objects as JSON text; readStackFile does the same so the program's parser reads them.
+  const { gcp } = parseStackConfig(readStackFile(file), stack);
   return { project: gcp.project, zone: gcp.zone };
 }

@@ -5,6 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { BOUTIQUE_SERVICES } from '../catalog/src/online-boutique';
 import { ISTIO_RELEASES, ONLINE_BOUTIQUE_RELEASES, SKYWALKING_RELEASES } from './charts';
 import { GCP_REGIONS, zonesOf } from './gcp-locations';
+import { machineTypesIn } from './machine-types';
 import { nearestName } from './nearest-name';
 
 export type ReleaseChannel = 'RAPID' | 'REGULAR' | 'STABLE' | 'EXTENDED';
@@ -17,12 +18,19 @@ export type OapStorage = 'banyandb';
 export interface VmWorkloadConfig {
   /** Online Boutique service that runs on a VM instead of a pod, e.g. `checkoutservice`. */
   name: string;
-  /** The port the service listens on (and its Kubernetes Service exposes). */
+  /** The port the service listens on (and its Kubernetes Service exposes); default: the catalog's, its only valid value. */
   port: number;
+  /** Default: the catalog's, its only valid value. */
   protocol: VmProtocol;
-  /** GCE machine type of its VM. */
+  /** GCE machine type of its VM (default e2-small). */
   machineType: string;
 }
+
+/** The VM workloads of a stack that names none: the two services the seed ran on VMs. */
+export const DEFAULT_VM_WORKLOADS: readonly { name: string; machineType: string }[] = [
+  { name: 'checkoutservice', machineType: 'e2-small' },
+  { name: 'paymentservice', machineType: 'e2-small' },
+];
 
 export interface StackConfig {
   stack: string;
@@ -58,8 +66,9 @@ export const CONFIG_KEYS = {
 export type RawConfig = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
+  constructor(readonly problems: string[], stack?: string) {
+    // Names the file the settings come from, so the user knows where to fix them.
+    super(`invalid stack configuration${stack ? ` (Pulumi.${stack}.yaml)` : ''}:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -72,7 +81,6 @@ const OAP_STORAGES: readonly OapStorage[] = ['banyandb'];
 
 // GCP's own formats, so a typo fails here rather than minutes into `pulumi up`.
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const MACHINE_TYPE = /^[a-z][a-z0-9]*-[a-z0-9-]+$/;
 const SERVICE_NAME = /^[a-z]([a-z0-9-]{0,40}[a-z0-9])?$/;
 /** GCE's smallest subnet primary range. */
 const MAX_SUBNET_PREFIX = 29;
@@ -82,7 +90,7 @@ const NODE_POD_PREFIX = 24;
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 
 /** The settings of each `meshscope:` key that holds an object, in the order the README lists them. */
-const SETTINGS = {
+export const SETTINGS = {
   network: ['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr'],
   cluster: ['machineType', 'nodeCount', 'privateNodes', 'releaseChannel', 'deletionProtection'],
   versions: ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique'],
@@ -146,6 +154,16 @@ class Reader {
     const near = typeof value === 'string' && allowed.length > 3 ? ` (did you mean "${nearestName(value, allowed)}"?)` : '';
     this.fail(key, value, `allowed${what ? ` ${what}` : ''}: ${allowed.join(', ')}${near}`);
     return dflt ?? allowed[0];
+  }
+
+  /** A machine type from the table of infra/machine-types.ts for the region, naming the nearest on a typo. */
+  machineType(key: string, value: unknown, region: string, dflt: string): string {
+    if (value === undefined) return dflt;
+    const known = machineTypesIn(region);
+    if (typeof value === 'string' && known.includes(value)) return value;
+    const near = typeof value === 'string' ? nearestName(value, known) : undefined;
+    this.fail(key, value, `allowed: a Compute Engine machine type offered in ${region || 'gcp:region'} (infra/machine-types.ts)${near ? `; did you mean "${near}"?` : ''}`);
+    return dflt;
   }
 
   int(key: string, value: unknown, min: number, max: number, dflt?: number): number {
@@ -245,7 +263,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   const cl = r.object('meshscope:cluster');
   r.known('meshscope:cluster', cl, SETTINGS.cluster);
   const cluster = {
-    machineType: r.string('meshscope:cluster.machineType', cl.machineType, MACHINE_TYPE, 'allowed: a GCE machine type such as e2-standard-4', 'e2-standard-4'),
+    machineType: r.machineType('meshscope:cluster.machineType', cl.machineType, gcp.region, 'e2-standard-4'),
     nodeCount: r.int('meshscope:cluster.nodeCount', cl.nodeCount, 1, 100, 3),
     privateNodes: r.bool('meshscope:cluster.privateNodes', cl.privateNodes, false),
     releaseChannel: r.oneOf('meshscope:cluster.releaseChannel', cl.releaseChannel, RELEASE_CHANNELS, 'REGULAR'),
@@ -318,40 +336,41 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
   }
 
   const vmWorkloads: VmWorkloadConfig[] = [];
-  const rows = r.list('meshscope:vmWorkloads');
-  if (rows === undefined || rows?.length === 0) {
+  const listed = r.list('meshscope:vmWorkloads');
+  if (listed?.length === 0) {
     // Empty, the VM firewall rules would have no ports, which GCE reads as every port.
-    r.fail('meshscope:vmWorkloads', rows, 'allowed: a list of one or more {name, port, protocol, machineType} (the mesh is hybrid: at least one service runs on a VM)');
+    r.fail('meshscope:vmWorkloads', listed, 'allowed: a list of one or more {name, machineType, port, protocol} (the mesh is hybrid: at least one service runs on a VM)');
   }
-  (rows ?? []).forEach((row, i) => {
+  const rows: unknown[] = listed === undefined ? DEFAULT_VM_WORKLOADS.map((w) => ({ ...w })) : (listed ?? []);
+  // A VM runs an Online Boutique image (from the release registry) that others call by name.
+  const movable = BOUTIQUE_SERVICES.filter((s) => s.addressEnv !== undefined && 'boutique' in s.image);
+  rows.forEach((row, i) => {
     const key = `meshscope:vmWorkloads[${i}]`;
     if (!row || typeof row !== 'object' || Array.isArray(row)) {
-      r.fail(key, row, 'allowed: an object {name, port, protocol, machineType}');
+      r.fail(key, row, 'allowed: an object {name, machineType, port, protocol} (port and protocol default to the catalog\'s)');
       return;
     }
     const o = row as Record<string, unknown>;
     r.known(key, o, SETTINGS.vmWorkload);
+    const name = r.string(`${key}.name`, o.name, SERVICE_NAME, 'allowed: a DNS-label service name such as checkoutservice');
+    const svc = movable.find((s) => s.name === name);
+    if (name && !svc) {
+      r.fail(`${key}.name`, name, `allowed: an Online Boutique service others call and whose release image a VM runs: ${movable.map((s) => s.name).join(', ')}`);
+    }
+    // Port and protocol each have one valid value, the catalog's: they default to it, and a stack that
+    // states them must agree.
+    const port = r.int(`${key}.port`, o.port, 1, 65535, svc?.containerPort);
+    const protocol = r.oneOf(`${key}.protocol`, o.protocol, VM_PROTOCOLS, svc?.protocol as VmProtocol | undefined);
+    if (svc && o.port !== undefined && port !== svc.containerPort && Number.isInteger(o.port)) {
+      r.fail(`${key}.port`, port, `allowed: ${svc.containerPort}, the port ${svc.name} listens on`);
+    }
+    if (svc && o.protocol !== undefined && protocol !== svc.protocol && VM_PROTOCOLS.includes(protocol)) {
+      r.fail(`${key}.protocol`, protocol, `allowed: ${svc.protocol}, the protocol ${svc.name} speaks`);
+    }
     vmWorkloads.push({
-      name: r.string(`${key}.name`, o.name, SERVICE_NAME, 'allowed: a DNS-label service name such as checkoutservice'),
-      port: r.int(`${key}.port`, o.port, 1, 65535),
-      protocol: r.oneOf(`${key}.protocol`, o.protocol, VM_PROTOCOLS),
-      machineType: r.string(`${key}.machineType`, o.machineType, MACHINE_TYPE, 'allowed: a GCE machine type such as e2-small', 'e2-small'),
+      name, port, protocol,
+      machineType: r.machineType(`${key}.machineType`, o.machineType, gcp.region, 'e2-small'),
     });
-  });
-  // A VM runs an Online Boutique image (from the release registry) that others call by name.
-  const movable = BOUTIQUE_SERVICES.filter((s) => s.addressEnv !== undefined && 'boutique' in s.image);
-  vmWorkloads.forEach((w, i) => {
-    const svc = movable.find((s) => s.name === w.name);
-    if (w.name && !svc) {
-      r.fail(`meshscope:vmWorkloads[${i}].name`, w.name, `allowed: an Online Boutique service others call and whose release image a VM runs: ${movable.map((s) => s.name).join(', ')}`);
-      return;
-    }
-    if (svc && w.port && w.port !== svc.containerPort) {
-      r.fail(`meshscope:vmWorkloads[${i}].port`, w.port, `allowed: ${svc.containerPort}, the port ${svc.name} listens on`);
-    }
-    if (svc && w.protocol && w.protocol !== svc.protocol) {
-      r.fail(`meshscope:vmWorkloads[${i}].protocol`, w.protocol, `allowed: ${svc.protocol}, the protocol ${svc.name} speaks`);
-    }
   });
   const seen = new Set<string>();
   for (const w of vmWorkloads) {
@@ -359,7 +378,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
     seen.add(w.name);
   }
 
-  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  if (r.problems.length > 0) throw new ConfigError(r.problems, stack);
   return { stack, gcp, network, cluster, versions, observability, vmWorkloads };
 }
 

@@ -7,6 +7,7 @@ import { BOUTIQUE_SERVICES } from '../catalog/src/online-boutique';
 import { Cluster } from './cluster';
 import { readStackConfig } from './config';
 import { firewallRules } from './firewall-rules';
+import { GoogleApis } from './google-apis';
 import { projectLabels } from './naming';
 import { INJECTION_LABELS, Mesh } from './mesh';
 import { Network } from './network';
@@ -23,6 +24,10 @@ const gcpProvider = new gcp.Provider('gcp', {
   zone: config.gcp.zone,
 });
 
+// The APIs first; every resource that calls one waits for it (GoogleApis.dependOnApis).
+const apis = new GoogleApis('apis', { project: config.gcp.project }, { providers: [gcpProvider] });
+const onGcp = { providers: [gcpProvider], transformations: [apis.dependOnApis] };
+
 const vmNames = new Set(config.vmWorkloads.map((w) => w.name));
 const network = new Network('network', {
   stack: config.stack,
@@ -35,7 +40,7 @@ const network = new Network('network', {
     alsPort: RECEIVER_ALS_PORT,
     privateNodes: config.cluster.privateNodes,
   }),
-}, { providers: [gcpProvider] });
+}, onGcp);
 
 const cluster = new Cluster('cluster', {
   stack: config.stack,
@@ -54,9 +59,9 @@ const cluster = new Cluster('cluster', {
   nodeTag: network.tags.node,
   ...config.cluster,
   labels,
-}, { providers: [gcpProvider] });
+}, onGcp);
 
-const inCluster = { providers: [gcpProvider, cluster.provider] };
+const inCluster = { ...onGcp, providers: [gcpProvider, cluster.provider] };
 
 const observability = new Observability('observability', {
   stack: config.stack,

@@ -84,9 +84,17 @@ export function skywalkingValues(a: { skywalkingVersion: string; banyandbVersion
       enabled: true,
       fullnameOverride: BANYANDB_FULLNAME,
       image: { tag: a.banyandbVersion },
-      standalone: { enabled: !clustered },
+      // The subchart makes each HTTP Service a LoadBalancer by default: a public address for the database
+      // (GKE opens it to 0.0.0.0/0), a forwarding rule billed per hour, and one more thing that must be
+      // gone before the network can be deleted. OAP reaches BanyanDB inside the cluster.
+      standalone: { enabled: !clustered, httpSvc: { type: 'ClusterIP' } },
       // Cluster mode's defaults: two liaison and two data nodes, found by DNS, schema kept in BanyanDB itself (no etcd).
-      cluster: { enabled: clustered },
+      cluster: {
+        enabled: clustered,
+        liaison: { httpSvc: { type: 'ClusterIP' } },
+        ui: { standalone: { httpSvc: { type: 'ClusterIP' } } },
+        fodc: { proxy: { httpSvc: { type: 'ClusterIP' } } },
+      },
     },
   };
 }

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { parse } from 'yaml';
+import { readStackFile, stackFilePath } from '../infra/stack-file';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 const PROGRAM = path.join(REPO_ROOT, 'infra', 'index.ts');
@@ -135,9 +135,7 @@ function deserializeInputs(struct: unknown): { inputs: Record<string, any>; secr
 
 /** The raw config of `Pulumi.<stack>.yaml`, in the form Pulumi hands to the program. */
 export function stackFileConfig(stack: string): Record<string, string> {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  const doc = parse(fs.readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
-  return toRawConfig(doc.config ?? {});
+  return readStackFile(stackFilePath(REPO_ROOT, stack));
 }
 
 function toRawConfig(values: Record<string, unknown>): Record<string, string> {

@@ -6,14 +6,17 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { chartCacheDir, REPO_ROOT } from './chart-cache';
 import { renderProblems } from './check-render';
+import { writeGcpRender } from './render-gcp';
 import { K8sObject, KUBE_VERSION, RenderedStack, renderStack } from './render-stack';
 
 const USAGE = `usage: npm run render -- --stack <name> [--stack <name> …] [--out DIR]
 
 Evaluates the Pulumi program offline (no cloud, no credentials) and writes what \`pulumi up\` would apply:
 every Helm release rendered by helm from the chart cache with the program's values, and the program's own
-objects. Output: DIR/<stack>/<namespace or _cluster>/<Kind>[.<group>]_<name>.yaml, and
-DIR/<stack>/_releases/<release>.values.yaml (the values handed to helm). DIR defaults to ./rendered.
+objects; and the Google Cloud side (firewall rules, instances with their metadata, service accounts, IAM
+bindings …). Output: DIR/<stack>/<namespace or _cluster>/<Kind>[.<group>]_<name>.yaml,
+DIR/<stack>/_releases/<release>.values.yaml (the values handed to helm) and
+DIR/<stack>/_gcp/<module>.<Kind>_<name>.yaml (each resource's inputs). DIR defaults to ./rendered.
 Values only the cloud knows (IP addresses, image digests) are stand-ins derived from resource names.
 Then checks the render: schemas (Kubernetes and the rendered CRDs), names that point at nothing, releases
 that wait on their own post-install hooks, Deployments an HPA scales that also set replicas. Any problem is
@@ -49,6 +52,7 @@ export function writeRender(rendered: RenderedStack, outDir: string): number {
     const header = `# helm template ${r.name} ${r.pin.chart} ${r.pin.version} --namespace ${r.namespace} --kube-version ${KUBE_VERSION}\n# from ${r.pin.source}\n`;
     fs.writeFileSync(path.join(releasesDir, `${r.name}.values.yaml`), header + stringify(r.values, { lineWidth: 0 }));
   }
+  writeGcpRender(rendered.gcp, root);
   return rendered.objects.length;
 }
 
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     const rendered = await renderStack(stack);
     const count = writeRender(rendered, out);
     const perRelease = rendered.releases.map((r) => `${r.name} ${r.objects.length}`).join(', ');
-    console.log(`${stack}: ${count} objects (${perRelease}, program ${count - rendered.releases.reduce((n, r) => n + r.objects.length, 0)}) → ${path.join(out, stack)}`);
+    console.log(`${stack}: ${count} objects (${perRelease}, program ${count - rendered.releases.reduce((n, r) => n + r.objects.length, 0)}) and ${rendered.gcp.length} Google Cloud resources (_gcp/) → ${path.join(out, stack)}`);
     const problems = renderProblems(rendered);
     for (const p of problems) console.log(`  problem: ${p}`);
     console.log(`${stack}: ${problems.length ? `${problems.length} problem(s)` : 'checks passed (schemas, references, install order, autoscaling)'}`);

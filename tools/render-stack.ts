@@ -13,6 +13,7 @@ import { metadataKeys } from '../vm-bootstrap/metadata-keys';
 import { cachedChartDir, chartCacheDir, pinOfRelease } from './chart-cache';
 import { ensureHelm } from './packaged-binaries';
 import { fakeOf, RecordedResource, runProgram } from './offline-program';
+import { gcpResources, RenderedGcpResource } from './render-gcp';
 
 const run = promisify(execFile);
 
@@ -56,6 +57,8 @@ export interface RenderedStack {
   vms: RenderedVm[];
   /** The stack's outputs, as the mocks resolve them. */
   outputs: Record<string, unknown>;
+  /** The Google Cloud side: every GCP resource with its inputs (tools/render-gcp.ts). */
+  gcp: RenderedGcpResource[];
 }
 
 export interface RenderedVm {
@@ -190,5 +193,5 @@ export async function renderStack(stack: string, opts: { config?: Record<string,
     return { ...kindOfType(r.type), namespace, name, by: r.name };
   });
   const vms = program.ofType('gcp:compute/instance:Instance').filter((r) => r.inputs.metadata?.[metadataKeys.workload]).map(renderedVm);
-  return { stack, releases, objects, reads, vms, outputs: program.outputs };
+  return { stack, releases, objects, reads, vms, outputs: program.outputs, gcp: gcpResources(program) };
 }

@@ -53,6 +53,24 @@ describe('stack config', () => {
     assert.equal(c.cluster.releaseChannel, 'REGULAR');
   });
 
+  it('defaults a VM workload\'s port and protocol to the catalog\'s, their only valid values', () => {
+    const c = parseStackConfig(devWith({ 'meshscope:vmWorkloads': [{ name: 'currencyservice' }, { name: 'paymentservice', machineType: 'e2-medium' }] }), 'dev');
+    assert.deepEqual(c.vmWorkloads, [
+      { name: 'currencyservice', port: 7000, protocol: 'grpc', machineType: 'e2-small' },
+      { name: 'paymentservice', port: 50051, protocol: 'grpc', machineType: 'e2-medium' },
+    ]);
+  });
+
+  it('runs checkoutservice and paymentservice on VMs when a stack names no VM workloads', () => {
+    const c = parseStackConfig(devWith({ 'meshscope:vmWorkloads': undefined }), 'dev');
+    assert.deepEqual(c.vmWorkloads.map((w) => [w.name, w.port, w.machineType]), [['checkoutservice', 5050, 'e2-small'], ['paymentservice', 50051, 'e2-small']]);
+  });
+
+  it('accepts any listed machine type in a region the table has not checked series for', () => {
+    const c = parseStackConfig(devWith({ 'gcp:region': 'asia-east1', 'gcp:zone': 'asia-east1-a', 'meshscope:cluster.machineType': 'n2d-standard-8' }), 'dev');
+    assert.equal(c.cluster.machineType, 'n2d-standard-8');
+  });
+
   const bad: [string, Record<string, unknown>, RegExp][] = [
     ['a missing project', { 'gcp:project': undefined }, /^gcp:project: missing; allowed: a GCP project ID/],
     ['a malformed project', { 'gcp:project': 'My_Project' }, /^gcp:project: got "My_Project"; allowed: a GCP project ID/],
@@ -87,7 +105,9 @@ describe('stack config', () => {
     ['H2 as OAP storage (gone from SkyWalking)', { 'meshscope:observability.oapStorage': 'h2' }, /^meshscope:observability.oapStorage: got "h2"; allowed: banyandb$/],
     ['Elasticsearch as OAP storage (not rendered or tested here)', { 'meshscope:observability.oapStorage': 'elasticsearch' }, /^meshscope:observability.oapStorage: got "elasticsearch"; allowed: banyandb$/],
     ['a receiver maximum below its replicas', { 'meshscope:observability.receiverReplicas': 4, 'meshscope:observability.receiverMaxReplicas': 2 }, /^meshscope:observability.receiverMaxReplicas: got 2; allowed: at least receiverReplicas \(4\)/],
-    ['a missing VM workload table', { 'meshscope:vmWorkloads': undefined }, /^meshscope:vmWorkloads: missing; allowed: a list of/],
+    ['a misspelt cluster machine type, naming the nearest valid one', { 'meshscope:cluster.machineType': 'e2-standrd-4' }, /^meshscope:cluster.machineType: got "e2-standrd-4"; allowed: a Compute Engine machine type offered in europe-west1 \(infra\/machine-types.ts\); did you mean "e2-standard-4"\?$/],
+    ['a machine type with a shape its series does not have', { 'meshscope:cluster.machineType': 'e2-standard-6' }, /^meshscope:cluster.machineType: got "e2-standard-6"; allowed: a Compute Engine machine type offered in europe-west1/],
+    ['a misspelt VM machine type, naming the nearest valid one', { 'meshscope:vmWorkloads': [{ name: 'paymentservice', machineType: 'e2-smal' }] }, /^meshscope:vmWorkloads\[0\].machineType: got "e2-smal"; allowed: a Compute Engine machine type offered in europe-west1 \(infra\/machine-types.ts\); did you mean "e2-small"\?$/],
     ['an empty VM workload table (its firewall rules would open every port)', { 'meshscope:vmWorkloads': [] }, /^meshscope:vmWorkloads: got \[\]; allowed: a list of one or more/],
     ['a VM workload whose protocol contradicts the catalog', { 'meshscope:vmWorkloads': [{ name: 'checkoutservice', port: 5050, protocol: 'http', machineType: 'e2-small' }] }, /^meshscope:vmWorkloads\[0\].protocol: got "http"; allowed: grpc, the protocol checkoutservice speaks$/],
     ['a VM workload for a service that cannot run on a VM (redis-cart)', { 'meshscope:vmWorkloads': [{ name: 'redis-cart', port: 6379, protocol: 'tcp', machineType: 'e2-small' }] }, /^meshscope:vmWorkloads\[0\].name: got "redis-cart"; allowed: an Online Boutique service others call and whose release image a VM runs: (?!.*redis-cart)/],
@@ -105,6 +125,10 @@ describe('stack config', () => {
       assert.ok(problems.some((p) => message.test(p)), `no problem matched ${message}:\n${problems.join('\n')}`);
     });
   }
+
+  it('names the stack file the settings come from', () => {
+    assert.throws(() => parseStackConfig(devWith({ 'meshscope:cluster.nodeCount': 0 }), 'dev'), (e: Error) => /^invalid stack configuration \(Pulumi\.dev\.yaml\):\n/.test(e.message));
+  });
 
   it('reports every problem at once, in one message', () => {
     const raw = devWith({ 'gcp:project': undefined, 'meshscope:cluster.nodeCount': -1 });
