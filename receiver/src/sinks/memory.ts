@@ -7,9 +7,13 @@
 // apart under `sides`; the edge's headline numbers come from one side only, the server's when it has
 // reported (it saw the real handling; latency excludes the client's network path), else the client's
 // (calls to something outside the mesh are seen by the client only), else the proxy's.
+//
+// History (served by /api/history): each side of each edge also keeps a bounded series of recent steps
+// (history.ts); a service's history is that of the headline sides of the edges into it, as for its numbers.
 import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
 import { CallStats, type CallStatsState, type LatencyPercentiles } from './call-stats';
+import { errorKindOf, HistoryStore, Series, type HistoryOptions, type SeriesJson, type SeriesState } from './history';
 import type { Sink } from './sink';
 
 // ---- the JSON served by /api/topology ----
@@ -70,11 +74,34 @@ export interface TopologyJson {
   calls: CallJson[];
 }
 
+/** The JSON served by /api/history: recent steps per service (calls it served) and per call. */
+export interface HistoryJson {
+  /** ms since the epoch; the last step of every series is the one holding this instant. */
+  generatedAt: number;
+  stepSeconds: number;
+  /** Length of every series below. */
+  steps: number;
+  /** Calls not kept in history because the cap on series (`maxSeries`) was reached. */
+  droppedCalls: number;
+  /** Series held, and the cap. */
+  series: number;
+  maxSeries: number;
+  /** By service name: the calls it served (headline side of every edge into it). */
+  services: Record<string, SeriesJson>;
+  /** By call id (as in /api/topology): the headline side. */
+  calls: Record<string, SeriesJson>;
+}
+
 /** A sink's whole state as plain data, so the primary of a multi-worker receiver can merge its workers'. */
 export interface TopologySnapshot {
   windowSeconds: number;
+  history: HistoryOptions & { droppedCalls: number };
   services: { name: string; platform: Platform; instances: string[] }[];
-  edges: { id: string; source: string; target: string; protocols: string[]; sides: Partial<Record<DetectPoint, CallStatsState>> }[];
+  edges: {
+    id: string; source: string; target: string; protocols: string[];
+    sides: Partial<Record<DetectPoint, CallStatsState>>;
+    history: Partial<Record<DetectPoint, SeriesState>>;
+  }[];
 }
 
 // ---- the sink ----
@@ -87,6 +114,8 @@ export interface MemorySinkOptions {
   windowSeconds?: number;
   maxServices?: number;
   maxEdges?: number;
+  /** Steps, step width and the cap on series of the history (HISTORY_DEFAULTS: 15 minutes at 10 s steps). */
+  history?: Partial<HistoryOptions>;
   /** Clock, in ms; tests pass their own. */
   now?: () => number;
 }
@@ -97,6 +126,8 @@ interface EdgeState {
   target: string;
   protocols: Set<string>;
   sides: Partial<Record<DetectPoint, CallStats>>;
+  /** A side without a series here was opened past the history's cap on series. */
+  history: Partial<Record<DetectPoint, Series>>;
 }
 
 export class MemorySink implements Sink {
@@ -107,6 +138,7 @@ export class MemorySink implements Sink {
   private readonly maxServices: number;
   private readonly maxEdges: number;
   private readonly now: () => number;
+  private readonly store: HistoryStore;
   private closed = false;
 
   constructor(private readonly opts: MemorySinkOptions) {
@@ -114,6 +146,7 @@ export class MemorySink implements Sink {
     this.maxServices = opts.maxServices ?? 10_000;
     this.maxEdges = opts.maxEdges ?? 20_000;
     this.now = opts.now ?? Date.now;
+    this.store = new HistoryStore(opts.history);
   }
 
   offer(metrics: readonly MeshMetric[]): number {
@@ -140,10 +173,12 @@ export class MemorySink implements Sink {
   snapshot(): TopologySnapshot {
     return {
       windowSeconds: this.windowSeconds,
+      history: { ...this.store.options, droppedCalls: this.store.dropped },
       services: [...this.services.values()].map((s) => ({ name: s.name, platform: s.platform, instances: [...s.instances] })),
       edges: [...this.edges].map(([id, e]) => ({
         id, source: e.source, target: e.target, protocols: [...e.protocols],
         sides: Object.fromEntries(Object.entries(e.sides).map(([p, c]) => [p, c.state()])),
+        history: Object.fromEntries(Object.entries(e.history).map(([p, h]) => [p, h.state()])),
       })),
     };
   }
@@ -153,6 +188,11 @@ export class MemorySink implements Sink {
     if (snapshot.windowSeconds !== this.windowSeconds) {
       throw new Error(`cannot merge a topology of a ${snapshot.windowSeconds}s window into one of ${this.windowSeconds}s`);
     }
+    const h = this.store.options;
+    if (snapshot.history.steps !== h.steps || snapshot.history.stepSeconds !== h.stepSeconds) {
+      throw new Error(`cannot merge a history of ${snapshot.history.steps} steps of ${snapshot.history.stepSeconds}s into one of ${h.steps} steps of ${h.stepSeconds}s`);
+    }
+    this.store.dropped += snapshot.history.droppedCalls;
     for (const s of snapshot.services) {
       const mine = this.service(s.name, { [PLATFORM_PROPERTY]: s.platform });
       if (mine) for (const i of s.instances) addInstance(mine, i);
@@ -161,10 +201,15 @@ export class MemorySink implements Sink {
       let edge = this.edges.get(e.id);
       if (!edge) {
         if (this.edges.size >= this.maxEdges) continue;
-        edge = { source: e.source, target: e.target, protocols: new Set(), sides: {} };
+        edge = { source: e.source, target: e.target, protocols: new Set(), sides: {}, history: {} };
         this.edges.set(e.id, edge);
       }
       for (const p of e.protocols) edge.protocols.add(p);
+      for (const [point, state] of Object.entries(e.history) as [DetectPoint, SeriesState][]) {
+        const series = edge.history[point] ??= this.store.open();
+        if (series) series.absorb(state);
+        else this.store.dropped += state.calls.reduce((a, b) => a + b, 0);
+      }
       for (const [point, state] of Object.entries(e.sides) as [DetectPoint, CallStatsState][]) {
         const side = (edge.sides[point] ??= new CallStats(this.windowSeconds));
         side.add(CallStats.fromState(state));
@@ -208,6 +253,28 @@ export class MemorySink implements Sink {
     return { generatedAt: nowMs, windowSeconds: this.windowSeconds, services, calls };
   }
 
+  history(): HistoryJson {
+    const nowMs = this.now();
+    const { steps, stepSeconds, maxSeries } = this.store.options;
+    const served = new Map<string, Series[]>();
+    const calls: Record<string, SeriesJson> = {};
+    for (const id of [...this.edges.keys()].sort()) {
+      const e = this.edges.get(id)!;
+      const headline = e.history[PREFERENCE.find((p) => e.sides[p])!];
+      if (!headline) continue;
+      calls[id] = Series.json([headline], steps, stepSeconds, nowMs);
+      const list = served.get(e.target) ?? [];
+      list.push(headline);
+      served.set(e.target, list);
+    }
+    const services: Record<string, SeriesJson> = {};
+    for (const name of [...this.services.keys()].sort()) services[name] = Series.json(served.get(name) ?? [], steps, stepSeconds, nowMs);
+    return {
+      generatedAt: nowMs, stepSeconds, steps, droppedCalls: this.store.dropped, series: this.store.series, maxSeries,
+      services, calls,
+    };
+  }
+
   private json(s: CallStats, second: number): StatsJson {
     return {
       calls: s.calls,
@@ -230,21 +297,31 @@ export class MemorySink implements Sink {
     let edge = this.edges.get(id);
     if (!edge) {
       if (this.edges.size >= this.maxEdges) return false;
-      edge = { source: m.sourceServiceName, target: m.destServiceName, protocols: new Set(), sides: {} };
+      edge = { source: m.sourceServiceName, target: m.destServiceName, protocols: new Set(), sides: {}, history: {} };
       this.edges.set(id, edge);
     }
     let side = edge.sides[m.detectPoint];
-    if (!side) side = edge.sides[m.detectPoint] = new CallStats(this.windowSeconds);
+    if (!side) {
+      side = edge.sides[m.detectPoint] = new CallStats(this.windowSeconds);
+      const series = this.store.open();
+      if (series) edge.history[m.detectPoint] = series;
+    }
+    const series = edge.history[m.detectPoint];
+    const step = this.store.stepOf(second * 1000);
     if (m.kind === 'http') {
       edge.protocols.add(m.protocol);
       side.record(m.latency, !m.status, second);
+      if (series) series.record(step, m.latency, errorKindOf(!m.status, m.responseCode, m.internalErrorCode));
     } else {
       edge.protocols.add('TCP');
-      side.record(Math.max(0, m.endTime - m.startTime), m.internalErrorCode !== '', second);
+      const failed = m.internalErrorCode !== '';
+      side.record(Math.max(0, m.endTime - m.startTime), failed, second);
+      if (series) series.record(step, Math.max(0, m.endTime - m.startTime), errorKindOf(failed, undefined, m.internalErrorCode));
       // Totals for a page: doubles, exact up to 2^53 bytes (the OAP sink sends each count exactly).
       side.receivedBytes += Number(m.receivedBytes);
       side.sentBytes += Number(m.sentBytes);
     }
+    if (!series) this.store.dropped++;
     return true;
   }
 
