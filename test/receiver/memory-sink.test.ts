@@ -236,6 +236,19 @@ describe('memory sink history', () => {
     assert.equal(sink.history().services['frontend.default']!.calls, 0);
   });
 
+  it('keeps each side\'s error breakdown, so failures the server never saw still show as its callers saw them', () => {
+    const sink = sinkWith();
+    sink.offer([
+      httpMetric({ detectPoint: 'server', status: false, responseCode: 500 }),
+      httpMetric({ detectPoint: 'client', status: false, responseCode: 500 }),
+      httpMetric({ detectPoint: 'client', status: false, responseCode: 503, internalErrorCode: 'no_healthy_upstream' }),
+    ]);
+    const call = sink.history().calls[EDGE]!;
+    assert.deepEqual(call.errorFlags, { none: 1 });
+    assert.deepEqual(call.sides.client!.errorFlags, { none: 1, no_healthy_upstream: 1 });
+    assert.deepEqual(sink.history().services['checkoutservice.default']!.sides.client!.errorCodes, { 500: 1, 503: 1 });
+  });
+
   it('stays within its bound however many services, calls and error kinds it is fed, counting what it could not keep', () => {
     const maxSeries = 50;
     const sink = sinkWith({ history: { stepSeconds: STEP, steps: STEPS, maxSeries } });

@@ -87,9 +87,17 @@ export interface HistoryJson {
   series: number;
   maxSeries: number;
   /** By service name: the calls it served (headline side of every edge into it). */
-  services: Record<string, SeriesJson>;
+  services: Record<string, HistoryOfCalls>;
   /** By call id (as in /api/topology): the headline side. */
-  calls: Record<string, SeriesJson>;
+  calls: Record<string, HistoryOfCalls>;
+}
+
+/** Totals of one side over the whole history: a call that failed before reaching the server is seen by the client only. */
+export type SideTotalsJson = Pick<SeriesJson, 'calls' | 'errors' | 'errorCodes' | 'errorFlags'>;
+
+/** A series (headline sides, as the topology's numbers) and each side's totals, for the error breakdown. */
+export interface HistoryOfCalls extends SeriesJson {
+  sides: Partial<Record<DetectPoint, SideTotalsJson>>;
 }
 
 /** A sink's whole state as plain data, so the primary of a multi-worker receiver can merge its workers'. */
@@ -256,19 +264,35 @@ export class MemorySink implements Sink {
   history(): HistoryJson {
     const nowMs = this.now();
     const { steps, stepSeconds, maxSeries } = this.store.options;
-    const served = new Map<string, Series[]>();
-    const calls: Record<string, SeriesJson> = {};
+    type Parts = { headline: Series[]; sides: Partial<Record<DetectPoint, Series[]>> };
+    const of = (parts: Parts): HistoryOfCalls => {
+      const sides: Partial<Record<DetectPoint, SideTotalsJson>> = {};
+      for (const p of PREFERENCE) {
+        if (!parts.sides[p]) continue;
+        const { calls, errors, errorCodes, errorFlags } = Series.json(parts.sides[p]!, steps, stepSeconds, nowMs);
+        sides[p] = { calls, errors, errorCodes, errorFlags };
+      }
+      return { ...Series.json(parts.headline, steps, stepSeconds, nowMs), sides };
+    };
+    const add = (parts: Parts, e: EdgeState) => {
+      const headline = e.history[PREFERENCE.find((p) => e.sides[p])!];
+      if (headline) parts.headline.push(headline);
+      for (const [p, s] of Object.entries(e.history) as [DetectPoint, Series][]) (parts.sides[p] ??= []).push(s);
+    };
+    const served = new Map<string, Parts>();
+    const calls: Record<string, HistoryOfCalls> = {};
     for (const id of [...this.edges.keys()].sort()) {
       const e = this.edges.get(id)!;
-      const headline = e.history[PREFERENCE.find((p) => e.sides[p])!];
-      if (!headline) continue;
-      calls[id] = Series.json([headline], steps, stepSeconds, nowMs);
-      const list = served.get(e.target) ?? [];
-      list.push(headline);
-      served.set(e.target, list);
+      if (Object.keys(e.history).length === 0) continue;
+      const own: Parts = { headline: [], sides: {} };
+      add(own, e);
+      calls[id] = of(own);
+      let into = served.get(e.target);
+      if (!into) served.set(e.target, (into = { headline: [], sides: {} }));
+      add(into, e);
     }
-    const services: Record<string, SeriesJson> = {};
-    for (const name of [...this.services.keys()].sort()) services[name] = Series.json(served.get(name) ?? [], steps, stepSeconds, nowMs);
+    const services: Record<string, HistoryOfCalls> = {};
+    for (const name of [...this.services.keys()].sort()) services[name] = of(served.get(name) ?? { headline: [], sides: {} });
     return {
       generatedAt: nowMs, stepSeconds, steps, droppedCalls: this.store.dropped, series: this.store.series, maxSeries,
       services, calls,
