@@ -16,7 +16,10 @@ export interface HistoryOptions {
 
 export const HISTORY_DEFAULTS: Readonly<HistoryOptions> = { stepSeconds: 10, steps: 90, maxSeries: 2000 };
 
-/** Distinct response codes (and, apart, response flags) kept per step; more fold into OTHER. */
+/**
+ * Distinct response codes (and, apart, response flags) a series tells apart at once; a new one takes the
+ * place of one no step in the ring counts any more, else it is counted under OTHER.
+ */
 export const MAX_BREAKDOWN_KEYS = 8;
 export const OTHER = 'other';
 /** The response-flag key of an error Envoy set no flag on (e.g. the app answered 500 itself). */
@@ -30,7 +33,7 @@ export interface ErrorKind { code: string; flag: string }
 /** Everything a Series holds, as plain JSON-safe data (workers send it to the primary to merge). */
 export interface SeriesState {
   step: number[]; calls: number[]; errors: number[]; p95: number[];
-  codes: ([string, number][] | null)[]; flags: ([string, number][] | null)[];
+  codes: BreakdownState | null; flags: BreakdownState | null;
   liveHistogram: number[]; liveStep: number; liveCalls: number; liveMax: number;
 }
 
@@ -50,25 +53,58 @@ export interface SeriesJson {
   errorFlags: Record<string, number>;
 }
 
-/** Adds `n` under `key` to a small breakdown, folding keys beyond MAX_BREAKDOWN_KEYS into OTHER. */
-function bump(list: [string, number][], key: string, n: number): void {
-  let at = list.findIndex(([k]) => k === key);
-  if (at < 0) {
-    if (list.length >= MAX_BREAKDOWN_KEYS) {
-      key = OTHER;
-      at = list.findIndex(([k]) => k === OTHER);
-      // The list is full of other keys: the last one makes room for OTHER.
-      if (at < 0) {
-        at = list.length - 1;
-        const [, evicted] = list[at]!;
-        list[at] = [OTHER, evicted];
-      }
-    } else {
-      list.push([key, 0]);
-      at = list.length - 1;
-    }
+export interface BreakdownState { keys: string[]; counts: number[] }
+
+/**
+ * Counts per step of a few keys (response codes, or response flags): one fixed table of steps ×
+ * MAX_BREAKDOWN_KEYS, made on a series' first error, so its size never depends on what the calls carry.
+ */
+class Breakdown {
+  readonly keys: string[] = [];
+  readonly counts: Uint32Array;
+
+  constructor(private readonly steps: number) {
+    this.counts = new Uint32Array(steps * MAX_BREAKDOWN_KEYS);
   }
-  list[at]![1] += n;
+
+  add(slot: number, key: string, n: number): void {
+    this.counts[slot * MAX_BREAKDOWN_KEYS + this.column(key)]! += n;
+  }
+
+  clear(slot: number): void {
+    this.counts.fill(0, slot * MAX_BREAKDOWN_KEYS, (slot + 1) * MAX_BREAKDOWN_KEYS);
+  }
+
+  count(slot: number, column: number): number {
+    return this.counts[slot * MAX_BREAKDOWN_KEYS + column]!;
+  }
+
+  private column(key: string): number {
+    const at = this.keys.indexOf(key);
+    if (at >= 0) return at;
+    if (this.keys.length < MAX_BREAKDOWN_KEYS) return this.keys.push(key) - 1;
+    // Full: reuse a column no step in the ring counts any more, else count under OTHER (made from the
+    // column with the fewest calls, which then count as OTHER too).
+    const totals = this.keys.map((_, c) => {
+      let sum = 0;
+      for (let s = 0; s < this.steps; s++) sum += this.count(s, c);
+      return sum;
+    });
+    const idle = totals.findIndex((t, c) => t === 0 && this.keys[c] !== OTHER);
+    if (idle >= 0) {
+      this.keys[idle] = key;
+      return idle;
+    }
+    const other = this.keys.indexOf(OTHER);
+    if (other >= 0) return other;
+    const fewest = totals.indexOf(Math.min(...totals));
+    this.keys[fewest] = OTHER;
+    return fewest;
+  }
+
+  state(): BreakdownState {
+    return { keys: [...this.keys], counts: [...this.counts] };
+  }
 }
 
 export class Series {
@@ -78,8 +114,8 @@ export class Series {
   private readonly errors: Uint32Array;
   /** p95 of a closed step, ms; -1 when it had no latency recorded. */
   private readonly p95: Float64Array;
-  private readonly codes: ([string, number][] | null)[];
-  private readonly flags: ([string, number][] | null)[];
+  private codes: Breakdown | null = null;
+  private flags: Breakdown | null = null;
   /** The newest step's latencies, exact to the histogram's buckets; closed into p95 when a newer step starts. */
   private readonly live = new Uint32Array(BUCKETS);
   private liveStep = -1;
@@ -91,8 +127,6 @@ export class Series {
     this.calls = new Uint32Array(steps);
     this.errors = new Uint32Array(steps);
     this.p95 = new Float64Array(steps).fill(-1);
-    this.codes = new Array(steps).fill(null);
-    this.flags = new Array(steps).fill(null);
   }
 
   /** One call in step `stepIndex`; `error` says how it failed. Steps older than the ring are ignored. */
@@ -102,8 +136,8 @@ export class Series {
     this.calls[slot]!++;
     if (error) {
       this.errors[slot]!++;
-      bump((this.codes[slot] ??= []), error.code, 1);
-      bump((this.flags[slot] ??= []), error.flag, 1);
+      (this.codes ??= new Breakdown(this.steps)).add(slot, error.code, 1);
+      (this.flags ??= new Breakdown(this.steps)).add(slot, error.flag, 1);
     }
     // A late call of an already closed step counts, but its p95 stays as it was closed.
     if (stepIndex === this.liveStep) {
@@ -123,8 +157,8 @@ export class Series {
     this.calls[slot] = 0;
     this.errors[slot] = 0;
     this.p95[slot] = -1;
-    this.codes[slot] = null;
-    this.flags[slot] = null;
+    this.codes?.clear(slot);
+    this.flags?.clear(slot);
     if (stepIndex > this.liveStep) this.moveLive(stepIndex);
     return slot;
   }
@@ -148,8 +182,8 @@ export class Series {
   state(): SeriesState {
     return {
       step: [...this.step], calls: [...this.calls], errors: [...this.errors], p95: [...this.p95],
-      codes: this.codes.map((c) => (c ? c.map(([k, n]) => [k, n] as [string, number]) : null)),
-      flags: this.flags.map((c) => (c ? c.map(([k, n]) => [k, n] as [string, number]) : null)),
+      codes: this.codes?.state() ?? null,
+      flags: this.flags?.state() ?? null,
       liveHistogram: [...this.live], liveStep: this.liveStep, liveCalls: this.liveCalls, liveMax: this.liveMax,
     };
   }
@@ -172,8 +206,8 @@ export class Series {
       this.calls[slot]! += other.calls[i]!;
       this.errors[slot]! += other.errors[i]!;
       this.p95[slot] = Math.max(this.p95[slot]!, other.p95[i]!);
-      for (const [k, n] of other.codes[i] ?? []) bump((this.codes[slot] ??= []), k, n);
-      for (const [k, n] of other.flags[i] ?? []) bump((this.flags[slot] ??= []), k, n);
+      if (other.codes) other.codes.keys.forEach((k, c) => { const n = other.codes!.counts[i * MAX_BREAKDOWN_KEYS + c]!; if (n) (this.codes ??= new Breakdown(this.steps)).add(slot, k, n); });
+      if (other.flags) other.flags.keys.forEach((k, c) => { const n = other.flags!.counts[i * MAX_BREAKDOWN_KEYS + c]!; if (n) (this.flags ??= new Breakdown(this.steps)).add(slot, k, n); });
     }
     if (other.liveStep === this.liveStep && other.liveCalls > 0) {
       for (let b = 0; b < BUCKETS; b++) this.live[b]! += other.liveHistogram[b]!;
@@ -182,11 +216,9 @@ export class Series {
     }
   }
 
-  /** Breakdown entries held (each step keeps at most MAX_BREAKDOWN_KEYS codes and as many flags). */
-  breakdownEntries(): number {
-    let n = 0;
-    for (let i = 0; i < this.steps; i++) n += (this.codes[i]?.length ?? 0) + (this.flags[i]?.length ?? 0);
-    return n;
+  /** Keys the breakdowns tell apart (at most MAX_BREAKDOWN_KEYS codes and as many flags). */
+  breakdownKeys(): number {
+    return (this.codes?.keys.length ?? 0) + (this.flags?.keys.length ?? 0);
   }
 
   /**
@@ -198,8 +230,11 @@ export class Series {
     const out: SeriesJson = {
       rate: [], errorRate: [], p95: [], calls: 0, errors: 0, errorCodes: {}, errorFlags: {},
     };
-    const add = (into: Record<string, number>, list: [string, number][] | null) => {
-      for (const [k, n] of list ?? []) into[k] = (into[k] ?? 0) + n;
+    const add = (into: Record<string, number>, b: Breakdown | null, slot: number) => {
+      b?.keys.forEach((k, c) => {
+        const n = b.count(slot, c);
+        if (n) into[k] = (into[k] ?? 0) + n;
+      });
     };
     for (let stepIndex = nowStep - steps + 1; stepIndex <= nowStep; stepIndex++) {
       let calls = 0;
@@ -211,8 +246,8 @@ export class Series {
         calls += s.calls[slot]!;
         errors += s.errors[slot]!;
         p95 = Math.max(p95, s.p95Of(slot));
-        add(out.errorCodes, s.codes[slot]!);
-        add(out.errorFlags, s.flags[slot]!);
+        add(out.errorCodes, s.codes, slot);
+        add(out.errorFlags, s.flags, slot);
       }
       // The current step has lasted only part of its width.
       const seconds = stepIndex === nowStep ? Math.max(1, nowMs / 1000 - nowStep * stepSeconds) : stepSeconds;
