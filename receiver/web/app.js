@@ -327,6 +327,9 @@
         el('svg:text', { x: left, y: top - 4, class: 'chart-title' }, `${row.title}: now ${last == null ? '–' : row.fmt(last)} · max ${row.fmt(max)}`),
         el('svg:line', { x1: left, x2: w, y1: top + h, y2: top + h, class: 'chart-axis' }),
         el('svg:polyline', { points: points(values, w - left, h, max), transform: `translate(${left},${top})`, stroke: row.color, class: 'chart-line', 'data-series': row.key, 'data-points': values.filter((v) => v != null).length }));
+      // The latest step as a dot: visible even while the history holds a single step.
+      const i = values.length - 1 - [...values].reverse().findIndex((v) => v != null);
+      if (last != null) svg.append(el('svg:circle', { cx: left + (i / Math.max(1, values.length - 1)) * (w - left), cy: top + h - (last / max) * h, r: 2.5, fill: row.color }));
     });
     const minutes = Math.round((series.rate.length * state.history.stepSeconds) / 60);
     svg.append(el('svg:text', { x: left, y: CHART_ROWS.length * (h + gap) + 10, class: 'chart-time' }, `−${minutes} min`),
