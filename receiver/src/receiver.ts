@@ -103,7 +103,7 @@ export class Receiver {
       logger: logger.child({ component: 'admin' }),
     });
     // The memory sink is the embedded one: its topology page is served wherever it runs, demo or not.
-    if (sink instanceof MemorySink) mountTopologyPage(this.admin);
+    if (sink instanceof MemorySink) mountTopologyPage(this.admin, () => sink.history());
   }
 
   readiness(): Readiness {

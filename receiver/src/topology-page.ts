@@ -1,10 +1,11 @@
 // The topology page: a few static files (receiver/web/) and the graph library they use (cytoscape, from
 // node_modules), served by the admin server under `/`. Only the files in the table are served, so no
-// request path ever reaches the file system. The page itself reads /api/topology (memory sink).
+// request path ever reaches the file system. The page itself reads /api/topology and /api/history (memory sink).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as http from 'node:http';
 import { sendJson, type AdminServer, type RouteHandler } from './admin';
+import type { HistoryJson } from './sinks/memory';
 
 /** receiver/web, from receiver/src (tsx) and receiver/dist (built) alike. */
 export const WEB_DIR = path.join(__dirname, '..', 'web');
@@ -28,7 +29,7 @@ export function topologyPageHandler(): RouteHandler {
     const urlPath = new URL(req.url ?? '/', 'http://admin').pathname;
     const page = PAGE_FILES[urlPath];
     if (!page) {
-      sendJson(res, 404, { error: `no such page: ${urlPath}`, pages: Object.keys(PAGE_FILES), api: '/api/topology' });
+      sendJson(res, 404, { error: `no such page: ${urlPath}`, pages: Object.keys(PAGE_FILES), api: ['/api/topology', '/api/history'] });
       return;
     }
     let body = cache.get(urlPath);
@@ -46,7 +47,8 @@ export function topologyPageHandler(): RouteHandler {
   };
 }
 
-/** Serves the page under `/` of an admin server whose topology comes from the memory sink. */
-export function mountTopologyPage(admin: AdminServer): void {
+/** Serves the page under `/`, and the memory sink's history at /api/history, on an admin server. */
+export function mountTopologyPage(admin: AdminServer, history: () => HistoryJson | Promise<HistoryJson>): void {
+  admin.route('/api/history', async (_req, res) => sendJson(res, 200, await history()));
   admin.mount('/', topologyPageHandler());
 }

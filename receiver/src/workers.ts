@@ -62,7 +62,7 @@ export class ReceiverWorkers {
       topology: config.sink === 'memory' ? () => this.topology() : undefined,
       logger: logger.child({ component: 'admin' }),
     });
-    if (config.sink === 'memory') mountTopologyPage(this.admin);
+    if (config.sink === 'memory') mountTopologyPage(this.admin, async () => (await this.merged()).history());
   }
 
   /** Forks the workers, waits until each listens, then serves admin HTTP. */
@@ -113,9 +113,14 @@ export class ReceiverWorkers {
   }
 
   private async topology(): Promise<TopologyJson> {
+    return (await this.merged()).topology();
+  }
+
+  /** Every worker's memory sink added into one. */
+  private async merged(): Promise<MemorySink> {
     const merged = new MemorySink({ stats: NO_STATS, windowSeconds: this.config.topologyWindowSeconds });
     for (const snapshot of (await this.askAll('topology')) as (TopologySnapshot | null)[]) if (snapshot) merged.absorb(snapshot);
-    return merged.topology();
+    return merged;
   }
 
   private fork(): Promise<void> {

@@ -2,8 +2,10 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { ISTIO_RELEASES as PINNED_ISTIO } from '../../infra/charts';
+import { ISTIO_RELEASES } from '../../receiver/src/replay/boutique-model';
 import { DEMO_FLAGS } from '../../receiver/src/replay/demo-config';
-import type { TopologyJson } from '../../receiver/src/sinks/memory';
+import type { HistoryJson, TopologyJson } from '../../receiver/src/sinks/memory';
 import { waitFor } from '../receiver/harness';
 import { NodeChild } from '../receiver/node-child';
 
@@ -40,6 +42,14 @@ describe('npm run demo (receiver/dist/replay/demo.js) as a process', function ()
     const r = await run('--help').exited;
     assert.equal(r.code, 0);
     for (const flag of Object.keys(DEMO_FLAGS)) assert.ok(r.stdout.includes(`--${flag}`), flag);
+  });
+
+  it('names on --help the Istio versions its sidecars run, the upgraded ones on the release the stack pins', async () => {
+    const pinned = Object.keys(PINNED_ISTIO);
+    assert.ok(pinned.includes(ISTIO_RELEASES.current.version), `${ISTIO_RELEASES.current.version} is not among the pinned ${pinned.join(', ')}`);
+    assert.equal(ISTIO_RELEASES.currentMeshAls.version, ISTIO_RELEASES.current.version);
+    const r = await run('--help').exited;
+    assert.match(r.stdout.replace(/\s+/g, ' '), new RegExp(`Istio ${ISTIO_RELEASES.legacy.version.replace(/\./g, '\\.')} and ${ISTIO_RELEASES.current.version.replace(/\./g, '\\.')},`));
   });
 
   it('refuses a bad flag value with exit code 2, naming the value and what is allowed', async () => {
@@ -98,6 +108,16 @@ describe('npm run demo (receiver/dist/replay/demo.js) as a process', function ()
         return topology.services.length === 12;
       }, '12 services in the topology', 8000);
       assert.ok(topology!.calls.some((c) => c.id === 'checkoutservice.boutique->paymentservice.boutique'));
+    });
+
+    it('serves 15 minutes of history at 10 s steps per service and per call at /api/history', async () => {
+      let history: HistoryJson | undefined;
+      await waitFor(async () => {
+        history = (await (await fetch(`${url}api/history`)).json()) as HistoryJson;
+        return Object.keys(history.services).length === 12 && Object.values(history.calls).some((c) => c.calls > 0);
+      }, '12 services with calls in the history', 8000);
+      assert.deepEqual([history!.stepSeconds, history!.steps, history!.droppedCalls], [10, 90, 0]);
+      for (const s of Object.values(history!.services)) assert.equal(s.rate.length, 90);
     });
 
     it('stops by itself after --duration, exiting 0 with a summary', async () => {

@@ -81,7 +81,7 @@ describe('the replayer on the wire', function () {
     assert.deepEqual([...keys].sort(), ['wasm.downstream_peer', 'wasm.downstream_peer_id']);
   });
 
-  it('sends Istio 1.31 pod sidecars\' peers as Struct (*_peer keys) only', () => {
+  it('sends upgraded (Istio 1.30) pod sidecars\' peers as Struct (*_peer keys) only', () => {
     const keys = peerKeys(streams.get(node('frontend-'))!);
     assert.deepEqual([...keys].sort(), ['downstream_peer', 'upstream_peer']);
   });

@@ -8,14 +8,18 @@ import type { PeerEncoding } from './workloads';
 
 export const BOUTIQUE_NAMESPACE = 'boutique';
 
-/** The Istio releases on the wire, and the peer metadata keys each one's sidecars log. */
+/**
+ * The Istio releases on the wire, and the peer metadata keys each one's sidecars log. The upgraded ones run
+ * the release the stack pins (infra/charts.ts; the receiver's build cannot import infra/, so
+ * test/demo/demo-cli.test.ts checks the two agree).
+ */
 export const ISTIO_RELEASES = {
   /** Not yet restarted since the upgrade: `wasm.*_peer`, a FlatNode in a BytesValue. */
   legacy: { version: '1.23.6', encoding: 'flatnode' },
   /** Upgraded, with the Telemetry API's filter state list: `*_peer`, a Struct. */
-  current: { version: '1.31.0', encoding: 'struct' },
+  current: { version: '1.30.3', encoding: 'struct' },
   /** Upgraded, on the legacy mesh ALS path that logs both the new and the old keys. */
-  currentMeshAls: { version: '1.31.0', encoding: 'both' },
+  currentMeshAls: { version: '1.30.3', encoding: 'both' },
 } as const satisfies Record<string, { version: string; encoding: PeerEncoding }>;
 
 export type IstioRelease = keyof typeof ISTIO_RELEASES;

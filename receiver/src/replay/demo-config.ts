@@ -1,5 +1,6 @@
 // The demo's flags (`npm run demo -- --help`), each validated once into a DemoConfig.
 import { parseArgs } from 'node:util';
+import { ISTIO_RELEASES } from './boutique-model';
 import { RATE_LIMITS } from './replayer';
 
 export interface DemoConfig {
@@ -70,12 +71,24 @@ export function parseDemoArgs(argv: readonly string[]): ParsedDemoArgs {
   return { help: false, config: config as unknown as DemoConfig };
 }
 
+/** The distinct Istio versions the replayed sidecars run, oldest first. */
+export function istioVersionsOnTheWire(): string[] {
+  const versions = [...new Set(Object.values(ISTIO_RELEASES).map((r) => r.version))];
+  const key = (v: string) => v.split('.').map(Number);
+  return versions.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  });
+}
+
 export function demoHelpText(): string {
   const lines = [
     'Usage: npm run demo -- [flags]    (or: node receiver/dist/replay/demo.js [flags])',
     '',
-    'The receiver (memory sink) fed by a replayed hybrid Online Boutique: pods and VMs, Istio 1.23 and 1.31',
-    'sidecars, each streaming ALS over gRPC. Open the printed address to see the live topology.',
+    'The receiver (memory sink) fed by a replayed hybrid Online Boutique: pods and VMs, sidecars of',
+    `Istio ${istioVersionsOnTheWire().join(' and ')}, each streaming ALS over gRPC. Open the printed address to see`,
+    'the live topology and its history.',
     '',
   ];
   for (const [name, f] of Object.entries(DEMO_FLAGS)) {

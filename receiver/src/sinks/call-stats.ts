@@ -1,12 +1,23 @@
 // Bounded-memory statistics of a stream of calls: counts, errors, a log-scale latency histogram (about
 // 10% precision from 1 ms to days, fixed size) and per-second counts over a recent window.
 const GROWTH = 1.1;
-const BUCKETS = 220; // 1.1^219 ms ≈ 1.1e9 ms: every realistic latency has a bucket
+export const BUCKETS = 220; // 1.1^219 ms ≈ 1.1e9 ms: every realistic latency has a bucket
 const LOG_GROWTH = Math.log(GROWTH);
 
-function bucketOf(ms: number): number {
+export function bucketOf(ms: number): number {
   if (ms <= 1) return 0;
   return Math.min(BUCKETS - 1, Math.ceil(Math.log(ms) / LOG_GROWTH));
+}
+
+/** Upper bound of the bucket holding quantile q of `calls` latencies, never above the largest seen. */
+export function histogramQuantile(histogram: ArrayLike<number>, calls: number, maxLatency: number, q: number): number {
+  const rank = Math.ceil(q * calls);
+  let seen = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    seen += histogram[i]!;
+    if (seen >= rank) return Math.min(Math.round(GROWTH ** i), maxLatency);
+  }
+  return maxLatency;
 }
 
 export interface LatencyPercentiles { p50: number; p95: number; p99: number }
@@ -102,15 +113,7 @@ export class CallStats {
   /** Upper bound of the bucket holding each percentile, never above the largest latency seen. */
   percentiles(): LatencyPercentiles | null {
     if (this.calls === 0) return null;
-    const at = (q: number): number => {
-      const rank = Math.ceil(q * this.calls);
-      let seen = 0;
-      for (let i = 0; i < BUCKETS; i++) {
-        seen += this.histogram[i]!;
-        if (seen >= rank) return Math.min(Math.round(GROWTH ** i), this.maxLatency);
-      }
-      return this.maxLatency;
-    };
+    const at = (q: number): number => histogramQuantile(this.histogram, this.calls, this.maxLatency, q);
     return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
   }
 }

@@ -7,9 +7,13 @@
 // apart under `sides`; the edge's headline numbers come from one side only, the server's when it has
 // reported (it saw the real handling; latency excludes the client's network path), else the client's
 // (calls to something outside the mesh are seen by the client only), else the proxy's.
+//
+// History (served by /api/history): each side of each edge also keeps a bounded series of recent steps
+// (history.ts); a service's history is that of the headline sides of the edges into it, as for its numbers.
 import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
 import type { SinkStats } from '../metrics';
 import { CallStats, type CallStatsState, type LatencyPercentiles } from './call-stats';
+import { errorKindOf, HistoryStore, Series, type HistoryOptions, type SeriesJson, type SeriesState } from './history';
 import type { Sink } from './sink';
 
 // ---- the JSON served by /api/topology ----
@@ -70,11 +74,42 @@ export interface TopologyJson {
   calls: CallJson[];
 }
 
+/** The JSON served by /api/history: recent steps per service (calls it served) and per call. */
+export interface HistoryJson {
+  /** ms since the epoch; the last step of every series is the one holding this instant. */
+  generatedAt: number;
+  stepSeconds: number;
+  /** Length of every series below. */
+  steps: number;
+  /** Calls not kept in history because the cap on series (`maxSeries`) was reached. */
+  droppedCalls: number;
+  /** Series held, and the cap. */
+  series: number;
+  maxSeries: number;
+  /** By service name: the calls it served (headline side of every edge into it). */
+  services: Record<string, HistoryOfCalls>;
+  /** By call id (as in /api/topology): the headline side. */
+  calls: Record<string, HistoryOfCalls>;
+}
+
+/** Totals of one side over the whole history: a call that failed before reaching the server is seen by the client only. */
+export type SideTotalsJson = Pick<SeriesJson, 'calls' | 'errors' | 'errorCodes' | 'errorFlags'>;
+
+/** A series (headline sides, as the topology's numbers) and each side's totals, for the error breakdown. */
+export interface HistoryOfCalls extends SeriesJson {
+  sides: Partial<Record<DetectPoint, SideTotalsJson>>;
+}
+
 /** A sink's whole state as plain data, so the primary of a multi-worker receiver can merge its workers'. */
 export interface TopologySnapshot {
   windowSeconds: number;
+  history: HistoryOptions & { droppedCalls: number };
   services: { name: string; platform: Platform; instances: string[] }[];
-  edges: { id: string; source: string; target: string; protocols: string[]; sides: Partial<Record<DetectPoint, CallStatsState>> }[];
+  edges: {
+    id: string; source: string; target: string; protocols: string[];
+    sides: Partial<Record<DetectPoint, CallStatsState>>;
+    history: Partial<Record<DetectPoint, SeriesState>>;
+  }[];
 }
 
 // ---- the sink ----
@@ -87,6 +122,8 @@ export interface MemorySinkOptions {
   windowSeconds?: number;
   maxServices?: number;
   maxEdges?: number;
+  /** Steps, step width and the cap on series of the history (HISTORY_DEFAULTS: 15 minutes at 10 s steps). */
+  history?: Partial<HistoryOptions>;
   /** Clock, in ms; tests pass their own. */
   now?: () => number;
 }
@@ -97,6 +134,8 @@ interface EdgeState {
   target: string;
   protocols: Set<string>;
   sides: Partial<Record<DetectPoint, CallStats>>;
+  /** A side without a series here was opened past the history's cap on series. */
+  history: Partial<Record<DetectPoint, Series>>;
 }
 
 export class MemorySink implements Sink {
@@ -107,6 +146,7 @@ export class MemorySink implements Sink {
   private readonly maxServices: number;
   private readonly maxEdges: number;
   private readonly now: () => number;
+  private readonly store: HistoryStore;
   private closed = false;
 
   constructor(private readonly opts: MemorySinkOptions) {
@@ -114,6 +154,7 @@ export class MemorySink implements Sink {
     this.maxServices = opts.maxServices ?? 10_000;
     this.maxEdges = opts.maxEdges ?? 20_000;
     this.now = opts.now ?? Date.now;
+    this.store = new HistoryStore(opts.history);
   }
 
   offer(metrics: readonly MeshMetric[]): number {
@@ -140,10 +181,12 @@ export class MemorySink implements Sink {
   snapshot(): TopologySnapshot {
     return {
       windowSeconds: this.windowSeconds,
+      history: { ...this.store.options, droppedCalls: this.store.dropped },
       services: [...this.services.values()].map((s) => ({ name: s.name, platform: s.platform, instances: [...s.instances] })),
       edges: [...this.edges].map(([id, e]) => ({
         id, source: e.source, target: e.target, protocols: [...e.protocols],
         sides: Object.fromEntries(Object.entries(e.sides).map(([p, c]) => [p, c.state()])),
+        history: Object.fromEntries(Object.entries(e.history).map(([p, h]) => [p, h.state()])),
       })),
     };
   }
@@ -153,6 +196,11 @@ export class MemorySink implements Sink {
     if (snapshot.windowSeconds !== this.windowSeconds) {
       throw new Error(`cannot merge a topology of a ${snapshot.windowSeconds}s window into one of ${this.windowSeconds}s`);
     }
+    const h = this.store.options;
+    if (snapshot.history.steps !== h.steps || snapshot.history.stepSeconds !== h.stepSeconds) {
+      throw new Error(`cannot merge a history of ${snapshot.history.steps} steps of ${snapshot.history.stepSeconds}s into one of ${h.steps} steps of ${h.stepSeconds}s`);
+    }
+    this.store.dropped += snapshot.history.droppedCalls;
     for (const s of snapshot.services) {
       const mine = this.service(s.name, { [PLATFORM_PROPERTY]: s.platform });
       if (mine) for (const i of s.instances) addInstance(mine, i);
@@ -161,10 +209,15 @@ export class MemorySink implements Sink {
       let edge = this.edges.get(e.id);
       if (!edge) {
         if (this.edges.size >= this.maxEdges) continue;
-        edge = { source: e.source, target: e.target, protocols: new Set(), sides: {} };
+        edge = { source: e.source, target: e.target, protocols: new Set(), sides: {}, history: {} };
         this.edges.set(e.id, edge);
       }
       for (const p of e.protocols) edge.protocols.add(p);
+      for (const [point, state] of Object.entries(e.history) as [DetectPoint, SeriesState][]) {
+        const series = edge.history[point] ??= this.store.open();
+        if (series) series.absorb(state);
+        else this.store.dropped += state.calls.reduce((a, b) => a + b, 0);
+      }
       for (const [point, state] of Object.entries(e.sides) as [DetectPoint, CallStatsState][]) {
         const side = (edge.sides[point] ??= new CallStats(this.windowSeconds));
         side.add(CallStats.fromState(state));
@@ -208,6 +261,44 @@ export class MemorySink implements Sink {
     return { generatedAt: nowMs, windowSeconds: this.windowSeconds, services, calls };
   }
 
+  history(): HistoryJson {
+    const nowMs = this.now();
+    const { steps, stepSeconds, maxSeries } = this.store.options;
+    type Parts = { headline: Series[]; sides: Partial<Record<DetectPoint, Series[]>> };
+    const of = (parts: Parts): HistoryOfCalls => {
+      const sides: Partial<Record<DetectPoint, SideTotalsJson>> = {};
+      for (const p of PREFERENCE) {
+        if (!parts.sides[p]) continue;
+        const { calls, errors, errorCodes, errorFlags } = Series.json(parts.sides[p]!, steps, stepSeconds, nowMs);
+        sides[p] = { calls, errors, errorCodes, errorFlags };
+      }
+      return { ...Series.json(parts.headline, steps, stepSeconds, nowMs), sides };
+    };
+    const add = (parts: Parts, e: EdgeState) => {
+      const headline = e.history[PREFERENCE.find((p) => e.sides[p])!];
+      if (headline) parts.headline.push(headline);
+      for (const [p, s] of Object.entries(e.history) as [DetectPoint, Series][]) (parts.sides[p] ??= []).push(s);
+    };
+    const served = new Map<string, Parts>();
+    const calls: Record<string, HistoryOfCalls> = {};
+    for (const id of [...this.edges.keys()].sort()) {
+      const e = this.edges.get(id)!;
+      if (Object.keys(e.history).length === 0) continue;
+      const own: Parts = { headline: [], sides: {} };
+      add(own, e);
+      calls[id] = of(own);
+      let into = served.get(e.target);
+      if (!into) served.set(e.target, (into = { headline: [], sides: {} }));
+      add(into, e);
+    }
+    const services: Record<string, HistoryOfCalls> = {};
+    for (const name of [...this.services.keys()].sort()) services[name] = of(served.get(name) ?? { headline: [], sides: {} });
+    return {
+      generatedAt: nowMs, stepSeconds, steps, droppedCalls: this.store.dropped, series: this.store.series, maxSeries,
+      services, calls,
+    };
+  }
+
   private json(s: CallStats, second: number): StatsJson {
     return {
       calls: s.calls,
@@ -230,21 +321,31 @@ export class MemorySink implements Sink {
     let edge = this.edges.get(id);
     if (!edge) {
       if (this.edges.size >= this.maxEdges) return false;
-      edge = { source: m.sourceServiceName, target: m.destServiceName, protocols: new Set(), sides: {} };
+      edge = { source: m.sourceServiceName, target: m.destServiceName, protocols: new Set(), sides: {}, history: {} };
       this.edges.set(id, edge);
     }
     let side = edge.sides[m.detectPoint];
-    if (!side) side = edge.sides[m.detectPoint] = new CallStats(this.windowSeconds);
+    if (!side) {
+      side = edge.sides[m.detectPoint] = new CallStats(this.windowSeconds);
+      const series = this.store.open();
+      if (series) edge.history[m.detectPoint] = series;
+    }
+    const series = edge.history[m.detectPoint];
+    const step = this.store.stepOf(second * 1000);
     if (m.kind === 'http') {
       edge.protocols.add(m.protocol);
       side.record(m.latency, !m.status, second);
+      if (series) series.record(step, m.latency, errorKindOf(!m.status, m.responseCode, m.internalErrorCode));
     } else {
       edge.protocols.add('TCP');
-      side.record(Math.max(0, m.endTime - m.startTime), m.internalErrorCode !== '', second);
+      const failed = m.internalErrorCode !== '';
+      side.record(Math.max(0, m.endTime - m.startTime), failed, second);
+      if (series) series.record(step, Math.max(0, m.endTime - m.startTime), errorKindOf(failed, undefined, m.internalErrorCode));
       // Totals for a page: doubles, exact up to 2^53 bytes (the OAP sink sends each count exactly).
       side.receivedBytes += Number(m.receivedBytes);
       side.sentBytes += Number(m.sentBytes);
     }
+    if (!series) this.store.dropped++;
     return true;
   }
 
