@@ -31,7 +31,8 @@ function stacksInRepo(): string[] {
 export function renderGitRef(ref: string, stacks: string[], out: string): void {
   const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-base-'));
   try {
-    const archive = execFileSync('git', ['-C', REPO_ROOT, 'archive', '--format=tar', ref], { maxBuffer: 512 * 1024 * 1024 });
+    // safe.directory: CI runs the tests as root in a container over a checkout another user owns.
+    const archive = execFileSync('git', ['-c', `safe.directory=${REPO_ROOT}`, '-C', REPO_ROOT, 'archive', '--format=tar', ref], { maxBuffer: 512 * 1024 * 1024 });
     execFileSync('tar', ['-x', '-C', tree], { input: archive });
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(tree, 'node_modules'));
     const cache = chartCacheDir();
