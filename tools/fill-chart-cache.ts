@@ -3,17 +3,19 @@
 // pinned in infra/charts.ts, from the upstream repositories (`helm pull`, and the Online Boutique release
 // manifest from its tag), then checks every one against its digest in infra/charts.lock.json. What is
 // already cached is kept (and checked); `--update-lock` records the digests instead, when a pin moves.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { allCharts, ChartPin, ONLINE_BOUTIQUE_RELEASES } from '../infra/charts';
 import {
   CHART_LOCK_FILE, ChartLock, contentDigest, fileDigest, LockEntry, lockProblem, PROJECT_ROOT, readChartLock,
 } from '../infra/chart-cache';
 import { chartCacheDir } from './chart-cache';
 import { ensureHelm } from './packaged-binaries';
+
+const run = promisify(execFile);
 
 export interface FillStep {
   /** What the step leaves in the cache, relative to it (the lock's key). */
@@ -38,28 +40,35 @@ export function boutiqueManifestUrl(version: string, file: string): string {
   return `https://raw.githubusercontent.com/GoogleCloudPlatform/microservices-demo/${version}/release/${file}`;
 }
 
-export function fillSteps(): FillStep[] {
-  const charts = allCharts().map((pin): FillStep => ({
+/** The step that pulls one pinned chart's archive from its repository and unpacks it into the cache. */
+export function chartStep(pin: ChartPin): FillStep {
+  return {
     target: pin.cachePath,
     ref: chartRef(pin),
     describe: (cache) => `helm ${pullArgs(pin, '<tmp>').join(' ')}, then unpack it into ${path.join(cache, path.dirname(pin.cachePath))}`,
     async run(cache, helm) {
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-pull-'));
       try {
-        execFileSync(helm, pullArgs(pin, tmp), { stdio: 'inherit' });
+        await run(helm, pullArgs(pin, tmp)).catch((e: { stderr?: string; message: string }) => {
+          throw new Error(`helm pull of ${chartRef(pin)} failed: ${(e.stderr ?? e.message).trim()}`);
+        });
         const archives = fs.readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
         if (archives.length !== 1) throw new Error(`helm pull of ${chartRef(pin)} left ${archives.length} archives: ${archives.join(', ')}`);
         const archive = path.join(tmp, archives[0]);
         const into = path.join(cache, path.dirname(pin.cachePath));
         fs.mkdirSync(into, { recursive: true });
-        execFileSync('tar', ['-xzf', archive, '-C', into]);
+        await run('tar', ['-xzf', archive, '-C', into]);
         if (!fs.existsSync(path.join(cache, pin.cachePath, 'Chart.yaml'))) throw new Error(`${archives[0]} holds no ${pin.chart}/Chart.yaml`);
         return { archiveDigest: fileDigest(archive) };
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
       }
     },
-  }));
+  };
+}
+
+export function fillSteps(): FillStep[] {
+  const charts = allCharts().map(chartStep);
   const manifests = Object.entries(ONLINE_BOUTIQUE_RELEASES).map(([version, release]): FillStep => {
     const url = boutiqueManifestUrl(version, path.basename(release.manifestPath));
     return {
