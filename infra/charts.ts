@@ -1,7 +1,8 @@
 // Everything `pulumi up` installs from upstream packages, pinned in one table: each Helm chart's name,
 // version and repository, and each release manifest, with where its copy sits in the local chart cache.
-// The program deploys from the repositories; `npm run render` and the tests render the cached copies, so a
-// version is only allowed here once its charts are in the cache (`npm run charts` fills it).
+// The program installs from the local chart cache, as `npm run render` and the tests render it (see
+// infra/chart-cache.ts); `npm run charts` fills the cache from the repositories named here and
+// infra/charts.lock.json holds the digest of each, written when a pin moves.
 
 /** One Helm chart at one version. */
 export interface ChartPin {
@@ -86,11 +87,4 @@ export function allCharts(): ChartPin[] {
     ...Object.values(ISTIO_RELEASES).flatMap((r) => [r.base, r.istiod, r.gateway]),
     ...Object.values(SKYWALKING_RELEASES).map((r) => r.chart),
   ];
-}
-
-/** The Helm reference a release installs from: `{chart, repositoryOpts}` for a repository, a full `oci://` chart otherwise. */
-export function helmSource(pin: ChartPin): { chart: string; version: string; repositoryOpts?: { repo: string } } {
-  return pin.repo.startsWith('oci://')
-    ? { chart: `${pin.repo}/${pin.chart}`, version: pin.version }
-    : { chart: pin.chart, version: pin.version, repositoryOpts: { repo: pin.repo } };
 }

@@ -7,7 +7,8 @@ import * as pulumi from '@pulumi/pulumi';
 import {
   chartValues, EASTWEST_GATEWAY_NAME, EASTWEST_SELECTOR, IstioOperator, istioOperator, istioOperatorYaml, ISTIO_NAMESPACE,
 } from './istio-operator';
-import { ChartPin, ISTIO_RELEASES, helmSource } from './charts';
+import { ChartPin, ISTIO_RELEASES } from './charts';
+import { helmSource } from './chart-cache';
 import { stackPrefix } from './naming';
 import { ISTIOD_WEBHOOK_PORT, ISTIOD_XDS_PORT } from './ports';
 

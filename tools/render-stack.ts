@@ -1,7 +1,7 @@
 // What `pulumi up` would apply to the cluster, computed offline: the program runs under Pulumi's mocks
-// (tools/offline-program.ts), each Helm release it declares is rendered by a real `helm template` from the
-// chart cache with exactly the values the program passes, and the program's own Kubernetes objects are
-// taken from their inputs. Values only the cloud knows (IP addresses, digests) are the mocks' stand-ins.
+// (tools/offline-program.ts), each Helm release it declares is rendered by a real `helm template` of the
+// chart folder the release itself names in the chart cache, with exactly the values the program passes, and
+// the program's own Kubernetes objects are taken from their inputs. Values only the cloud knows (IP addresses, digests) are the mocks' stand-ins.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ChartPin } from '../infra/charts';
 import { metadataKeys } from '../vm-bootstrap/metadata-keys';
-import { cachedChartDir, chartCacheDir, pinOfRelease } from './chart-cache';
+import { chartDirOfRelease, pinOfRelease } from './chart-cache';
 import { ensureHelm } from './packaged-binaries';
 import { fakeOf, RecordedResource, runProgram } from './offline-program';
 import { gcpResources, RenderedGcpResource } from './render-gcp';
@@ -155,12 +155,28 @@ export async function helmTemplate(release: string, chartDir: string, namespace:
   }
 }
 
-async function renderRelease(r: RecordedResource, cache: string): Promise<RenderedRelease> {
-  const i = r.inputs;
-  const pin = pinOfRelease(i as { chart: string; version?: string; repositoryOpts?: { repo?: string } });
+/** The inputs of a Helm release resource that decide what it installs (a `kubernetes:helm.sh/v3:Release`'s, as the program passes them). */
+export interface ReleaseInputs {
+  name: string;
+  /** The chart's folder in the chart cache, relative to the project (what infra/chart-cache.ts helmSource gives). */
+  chart: string;
+  version?: string;
+  namespace?: string;
+  values?: Record<string, unknown>;
+  skipAwait?: boolean;
+  atomic?: boolean;
+}
+
+/**
+ * Renders one Helm release from its resource inputs, with a real `helm template` of exactly the chart folder
+ * the release names (the one `up` installs) and exactly its values: the objects the release would apply, with
+ * their hooks. Shared by `npm run render`, the render diff and the policy pack's checks of chart objects.
+ */
+export async function renderReleaseInputs(i: ReleaseInputs): Promise<RenderedRelease> {
+  const pin = pinOfRelease(i);
   const namespace: string = i.namespace ?? 'default';
   const values = (i.values ?? {}) as Record<string, unknown>;
-  const stdout = await helmTemplate(i.name, cachedChartDir(pin, cache), namespace, values);
+  const stdout = await helmTemplate(i.name, chartDirOfRelease(i), namespace, values);
   const objects: RenderedObject[] = [];
   for (const doc of parseAllDocuments(stdout)) {
     if (doc.errors.length) throw new Error(`release ${i.name}: helm printed invalid YAML: ${doc.errors[0].message}`);
@@ -178,10 +194,9 @@ export function objectKey(o: K8sObject): string {
   return `${o.metadata.namespace ?? ''}\u0000${o.kind}\u0000${o.apiVersion}\u0000${o.metadata.name}`;
 }
 
-export async function renderStack(stack: string, opts: { config?: Record<string, unknown>; cache?: string } = {}): Promise<RenderedStack> {
+export async function renderStack(stack: string, opts: { config?: Record<string, unknown> } = {}): Promise<RenderedStack> {
   const program = await runProgram({ stack, config: opts.config });
-  const cache = opts.cache ?? chartCacheDir();
-  const releases = await Promise.all(program.ofType(HELM_RELEASE_TYPE).map((r) => renderRelease(r, cache)));
+  const releases = await Promise.all(program.ofType(HELM_RELEASE_TYPE).map((r) => renderReleaseInputs(r.inputs as ReleaseInputs)));
   const own = program.resources
     .filter((r) => r.custom && !r.read && r.type.startsWith('kubernetes:') && !r.type.startsWith('kubernetes:helm.sh/'))
     .map((r): RenderedObject => ({ object: programObject(r), origin: `program ${r.name}`, hooks: [] }));

@@ -86,7 +86,7 @@ describe('Online Boutique', () => {
     const k8sProvider = dev.one('pulumi:providers:kubernetes');
     for (const r of inBoutique(dev, DEPLOYMENT)) assert.equal(dev.providerOf(r)?.urn, k8sProvider.urn);
     const ns = dev.ofType('kubernetes:core/v1:Namespace').find((n) => n.inputs.metadata.name === 'boutique')!;
-    const istiod = dev.ofType('kubernetes:helm.sh/v3:Release').find((r) => r.inputs.chart === 'istiod')!;
+    const istiod = dev.ofType('kubernetes:helm.sh/v3:Release').find((r) => r.inputs.name === 'istiod')!;
     assert.ok(ns.dependsOn.includes(istiod.urn));
   });
 });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { parse } from 'yaml';
 import { ISTIO_RELEASES } from '../../infra/charts';
 import { chartValues, istioOperator } from '../../infra/istio-operator';
+import { pinOfRelease } from '../../tools/chart-cache';
 import { ProgramRun, RecordedResource, runProgram } from './harness';
 
 const RELEASE = 'kubernetes:helm.sh/v3:Release';
@@ -9,7 +10,7 @@ const CR_GATEWAY = 'kubernetes:networking.istio.io/v1:Gateway';
 const CR_VS = 'kubernetes:networking.istio.io/v1:VirtualService';
 
 function release(run: ProgramRun, chart: string): RecordedResource {
-  const found = run.ofType(RELEASE).filter((r) => r.inputs.chart === chart);
+  const found = run.ofType(RELEASE).filter((r) => pinOfRelease(r.inputs).chart === chart);
   assert.equal(found.length, 1, `one ${chart} release`);
   return found[0];
 }
@@ -78,12 +79,13 @@ describe('mesh', () => {
     assert.equal(g.multiCluster.clusterName, dev.one('gcp:container/cluster:Cluster').inputs.name);
   });
 
-  it('installs every chart at the configured Istio version from Istio chart repository, in order', () => {
+  it('installs every chart at the configured Istio version, pinned to Istio\'s chart repository and taken from the chart cache, in order', () => {
     const run = dev;
     for (const chart of ['base', 'istiod', 'gateway']) {
       const r = release(run, chart);
       assert.equal(r.inputs.version, '1.30.3');
-      assert.equal(r.inputs.repositoryOpts.repo, 'https://istio-release.storage.googleapis.com/charts');
+      assert.equal(pinOfRelease(r.inputs).repo, 'https://istio-release.storage.googleapis.com/charts');
+      assert.equal(r.inputs.repositoryOpts, undefined);
       assert.equal(r.inputs.namespace, 'istio-system');
     }
     assert.ok(release(run, 'istiod').dependsOn.includes(release(run, 'base').urn));
@@ -94,7 +96,7 @@ describe('mesh', () => {
   for (const version of Object.keys(ISTIO_RELEASES)) {
     it(`follows the Istio version in config (${version})`, async () => {
       const run = await runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: version } } });
-      assert.deepEqual(run.ofType(RELEASE).filter((r) => r.inputs.repositoryOpts?.repo?.includes('istio')).map((r) => r.inputs.version), [version, version, version]);
+      assert.deepEqual(run.ofType(RELEASE).filter((r) => pinOfRelease(r.inputs).repo.includes('istio')).map((r) => r.inputs.version), [version, version, version]);
       assert.equal(parse(String(run.outputs.istioOperatorYaml)).spec.tag, version);
     });
   }

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from './harness';
 import { minGraceMs } from '../../receiver/src/config';
+import { pinOfRelease } from '../../tools/chart-cache';
 
 const DEPLOYMENT = 'kubernetes:apps/v1:Deployment';
 const SERVICE = 'kubernetes:core/v1:Service';
@@ -23,7 +24,7 @@ describe('observability', () => {
 
   it('installs SkyWalking from its official chart at the configured versions, with BanyanDB storage', () => {
     const sw = dev.ofType('kubernetes:helm.sh/v3:Release').find((r) => r.inputs.name === 'skywalking')!;
-    assert.equal(sw.inputs.chart, 'oci://registry-1.docker.io/apache/skywalking-helm');
+    assert.equal(pinOfRelease(sw.inputs).repo, 'oci://registry-1.docker.io/apache');
     assert.equal(sw.inputs.version, '4.9.0');
     assert.equal(sw.inputs.values.oap.image.tag, '10.4.0');
     assert.equal(sw.inputs.values.ui.image.tag, '10.4.0');

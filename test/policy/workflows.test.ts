@@ -36,12 +36,13 @@ const previewEnvironment = (stack: string) => `preview-${stack}`;
 
 /**
  * Current releases of the actions used, and the commit each tag points at, read from the actions' own
- * repositories (git tags, Dec 2026): actions/checkout v7.0.1, actions/setup-node v7.0.0,
+ * repositories (git tags, Dec 2026): actions/checkout v7.0.1, actions/setup-node v7.0.0, actions/cache v5.0.5,
  * google-github-actions/auth v3.0.0 and setup-gcloud v3.0.1, pulumi/actions v7.0.0.
  */
 const ACTION_RELEASES: Record<string, { tag: string; sha: string }> = {
   'actions/checkout': { tag: 'v7.0.1', sha: '3d3c42e5aac5ba805825da76410c181273ba90b1' },
   'actions/setup-node': { tag: 'v7.0.0', sha: '820762786026740c76f36085b0efc47a31fe5020' },
+  'actions/cache': { tag: 'v5.0.5', sha: '27d5ce7f107fe9357f9df03efb73ab90386fccae' },
   'google-github-actions/auth': { tag: 'v3.0.0', sha: '7c6bc770dae815cd3e89ee6cdf493a5fab2cc093' },
   'google-github-actions/setup-gcloud': { tag: 'v3.0.1', sha: 'aa5489c8933f4cc7a4f7d45035b3b1440c9c10db' },
   'pulumi/actions': { tag: 'v7.0.0', sha: '8e5e406f4007fca908480587cb9893c07090f58d' },

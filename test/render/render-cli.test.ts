@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { allCharts, ONLINE_BOUTIQUE_RELEASES } from '../../infra/charts';
-import { REPO_ROOT } from '../../tools/chart-cache';
+import { chartCacheDir, REPO_ROOT } from '../../tools/chart-cache';
 import { fillSteps } from '../../tools/fill-chart-cache';
 
 const run = promisify(execFile);
@@ -77,15 +77,41 @@ describe('npm run charts', () => {
     assert.deepEqual(targets, pinned);
   });
 
-  it('lists what an empty cache lacks without fetching anything on --dry-run', async () => {
+  it('lists what an empty cache lacks, with the real paths, without fetching anything on --dry-run', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-cache-'));
     try {
       const { stdout } = await tsx('fill-chart-cache.ts', ['--dry-run', '--cache', empty]);
-      assert.match(stdout, /fetch {2}istio\/1\.30\.3\/istiod: helm pull istiod --repo \S+ --version 1\.30\.3 --untar/);
+      assert.match(stdout, new RegExp(`^chart cache: ${empty}$`, 'm'));
+      assert.match(stdout, /fetch {2}istio\/1\.30\.3\/istiod: helm pull istiod --repo \S+ --version 1\.30\.3 --destination <tmp>, then unpack it into (\S+)istio\/1\.30\.3$/m);
+      assert.ok(stdout.includes(`unpack it into ${path.join(empty, 'istio', '1.30.3')}`), stdout);
       assert.match(stdout, /fetch {2}skywalking-helm\/4\.9\.0\/skywalking-helm: helm pull oci:\/\/\S+\/skywalking-helm --version 4\.9\.0/);
+      assert.doesNotMatch(stdout, /<cache>/);
       assert.deepEqual(fs.readdirSync(empty), []);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('uses the same cache as npm run render, and prints it', async () => {
+    const [charts, render] = await Promise.all([tsx('fill-chart-cache.ts', ['--dry-run']), tsx('render-cli.ts', ['--help'])]);
+    assert.match(charts.stdout, new RegExp(`^chart cache: ${chartCacheDir()}$`, 'm'));
+    assert.match(render.stdout, /MESHSCOPE_CHART_CACHE/);
+  });
+
+  it('checks every cached chart and manifest against the lock, and stops on a changed one with both digests', async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'meshscope-cache-'));
+    try {
+      const { stdout } = await tsx('fill-chart-cache.ts', ['--cache', chartCacheDir()]);
+      assert.match(stdout, /chart cache ready: .*each matching infra\/charts\.lock\.json/);
+      fs.cpSync(chartCacheDir(), cache, { recursive: true });
+      const manifest = Object.values(ONLINE_BOUTIQUE_RELEASES)[0].manifestPath;
+      fs.appendFileSync(path.join(cache, manifest), '\n# edited\n');
+      await assert.rejects(tsx('fill-chart-cache.ts', ['--cache', cache]), (e: { stderr: string }) => {
+        assert.match(e.stderr, new RegExp(`${manifest.replace(/\./g, '\\.')} in \\S+ has digest sha256:[0-9a-f]{64}, but infra/charts\\.lock\\.json locks sha256:[0-9a-f]{64}`));
+        return true;
+      });
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
     }
   });
 });

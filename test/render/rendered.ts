@@ -1,5 +1,6 @@
 // Renders each stack once per mocha process (program under mocks + real helm from the chart cache), shared
 // by every render test; the readers over rendered objects come from tools/.
+import '../chart-cache-guard';
 import { RenderedStack, renderStack } from '../../tools/render-stack';
 
 export * from '../../tools/rendered-objects';
