@@ -47,7 +47,7 @@ export function stackPolicy(rule: StackRule): StackValidationPolicy {
 export const POLICIES: Policies = [...RESOURCE_RULES.map(resourcePolicy), ...STACK_RULES.map(stackPolicy)];
 
 export const PACK_ARGS: PolicyPackArgs = {
-  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, keys, public IAM, weak GKE settings, secrets in metadata or outputs, unlabelled resources; in the cluster (charts' objects included): public Services, host access, missing requests, unpinned or unknown images, secrets in plain objects, RBAC wildcards.',
+  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, keys, public IAM, weak GKE settings, secrets in metadata or outputs, unlabelled resources; in the cluster, chart objects included: public Services, host access, missing requests, unpinned or unknown images, secrets in plain objects, RBAC wildcards.',
   enforcementLevel: 'mandatory',
   policies: POLICIES,
 };
