@@ -44,7 +44,7 @@ function knownValues(v: unknown, ctx: RuleContext): unknown {
 }
 
 function releaseObjects(type: string, props: Props, ctx: RuleContext): JudgedObject[] {
-  for (const key of ['chart', 'name', 'namespace', 'version'] as const) {
+  for (const key of ['chart', 'name', 'namespace', 'version', 'values'] as const) {
     if (isUnknown(props[key])) return (ctx.undecided(props[key] as Unknown), []);
   }
   // A v4 Chart's release name defaults to the resource's name, which the inputs do not carry.

@@ -172,6 +172,13 @@ describe('the policy pack against bad Kubernetes objects and chart values, throu
     assert.ok(found.some((d) => d.level === 'advisory' && /values\.oap\.env\.SW_CLUSTER is not known until the update/.test(d.message)), show(found));
   });
 
+  it('leaves a release whose values are wholly unknown at preview to the update, as an advisory note', async () => {
+    const r = copy(base.skywalking);
+    r.values = UNKNOWN;
+    const found = (await analyzer.analyze(RELEASE, r)).filter((d) => d.policy.startsWith('k8s-'));
+    assert.ok(found.length > 0 && found.every((d) => d.level === 'advisory' && /values is not known until the update/.test(d.message)), show(found));
+  });
+
   it('takes a Role rendered from a chart (a helm.sh/v4 Chart\'s child, by its URN) for the chart\'s, not ours', () => {
     assert.equal(chartOfUrn('urn:pulumi:dev::meshscope::meshscope:infra:Mesh$kubernetes:helm.sh/v4:Chart$kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::istiod:istiod-clusterrole-istio-system'), 'istiod');
     assert.equal(chartOfUrn('urn:pulumi:dev::meshscope::meshscope:infra:VmWorkloads$kubernetes:rbac.authorization.k8s.io/v1:Role::checkout-token-role'), undefined);
