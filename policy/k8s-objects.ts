@@ -70,8 +70,11 @@ export function kubernetesObjectsOf(type: string, props: Props, ctx: RuleContext
   if (!k) return [];
   const object = { ...props, ...k, metadata: (props.metadata && !isUnknown(props.metadata) ? props.metadata : {}) } as K8sObject;
   if (isUnknown(props.metadata)) ctx.undecided(props.metadata);
-  const where = ctx.chart ? `chart "${ctx.chart}": ${describe(object)}` : describe(object);
-  return [{ object, where, release: ctx.chart }];
+  if (!ctx.chart) return [{ object, where: describe(object) }];
+  // A Chart's child is named after the Chart resource; the Helm release is what the chart's own labels say.
+  const labels = (object.metadata.labels ?? {}) as Record<string, unknown>;
+  const fromLabels = [labels['app.kubernetes.io/instance'], labels.release].find((v): v is string => typeof v === 'string');
+  return [{ object, where: `chart "${ctx.chart}": ${describe(object)}`, release: fromLabels ?? ctx.chart }];
 }
 
 /** A rule over single Kubernetes objects, applied to every object a resource stands for. */

@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { ensureHelm } from '../../tools/packaged-binaries';
 import { renderReleaseSync } from '../../tools/render-release';
 import { CHART_CONTAINER_EXCEPTIONS } from '../../policy/chart-exceptions';
-import { chartOfUrn } from '../../policy/rule';
+import { RESOURCE_RULES } from '../../policy/policies';
+import { chartOfUrn, collectingContext } from '../../policy/rule';
 import { runProgram } from '../infra/harness';
 import { Analyzer, Diagnostic, startAnalyzer, UNKNOWN } from './analyzer';
 import { copy, jwt, pemPrivateKey, Props } from './samples';
@@ -182,6 +183,29 @@ describe('the policy pack against bad Kubernetes objects and chart values, throu
   it('takes a Role rendered from a chart (a helm.sh/v4 Chart\'s child, by its URN) for the chart\'s, not ours', () => {
     assert.equal(chartOfUrn('urn:pulumi:dev::meshscope::meshscope:infra:Mesh$kubernetes:helm.sh/v4:Chart$kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::istiod:istiod-clusterrole-istio-system'), 'istiod');
     assert.equal(chartOfUrn('urn:pulumi:dev::meshscope::meshscope:infra:VmWorkloads$kubernetes:rbac.authorization.k8s.io/v1:Role::checkout-token-role'), undefined);
+  });
+
+  it('judges a helm.sh/v4 Chart\'s children as the chart\'s objects: its release from their labels, its roles not ours', () => {
+    const objects = renderReleaseSync({ ...base.skywalking, values: base.skywalking.values } as never);
+    // As the Chart registers them: in the release's namespace unless cluster-scoped.
+    const asChild = (o: Props) => {
+      const { apiVersion: _a, kind: _k, ...props } = copy(o);
+      if (!props.metadata.namespace && !o.kind.startsWith('Cluster')) props.metadata.namespace = base.skywalking.namespace;
+      return props;
+    };
+    const typeOf = (o: Props) => `kubernetes:${o.apiVersion.includes('/') ? o.apiVersion : `core/${o.apiVersion}`}:${o.kind}`;
+    const ctx = (undecided: string[]) => collectingContext('dev', undecided, 'observability-skywalking');
+    for (const o of objects) {
+      for (const rule of RESOURCE_RULES.filter((r) => r.name.startsWith('k8s-'))) {
+        assert.deepEqual(rule.validate(typeOf(o), asChild(o), ctx([])), [], `${rule.name} on ${o.kind} ${o.metadata.name}`);
+      }
+    }
+    const oap = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'skywalking-oap')!;
+    const unexcepted = copy(asChild(oap));
+    unexcepted.metadata.labels = {};
+    unexcepted.spec.template.metadata.labels = {};
+    const found = RESOURCE_RULES.find((r) => r.name === 'k8s-image-sources')!.validate(typeOf(oap), unexcepted, ctx([]));
+    assert.ok(found.some((m) => /^chart "observability-skywalking": Deployment skywalking\/skywalking-oap: .*"wait-for-banyandb": image "curlimages\/curl" has no tag/.test(m)), found.join('\n'));
   });
 
   it('lifts each chart exception only where the chart still renders that exact container', () => {
