@@ -11,6 +11,7 @@ import { GoogleApis } from './google-apis';
 import { projectLabels } from './naming';
 import { INJECTION_LABELS, Mesh } from './mesh';
 import { Network } from './network';
+import { NetworkPolicies } from './network-policies';
 import { Observability } from './observability';
 import { VmWorkloads } from './vm-workloads';
 import { EASTWEST_PORTS, RECEIVER_ALS_PORT } from './ports';
@@ -72,6 +73,13 @@ const observability = new Observability('observability', {
   skywalkingChartVersion: config.versions.skywalkingChart,
   ...config.observability,
   labels,
+}, inCluster);
+
+// Who may reach the receiver, OAP, BanyanDB and the UI (Dataplane V2 enforces it).
+new NetworkPolicies('netpol', {
+  alsTarget: config.observability.alsTarget,
+  vmRange: config.network.subnetCidr,
+  dependsOn: [observability],
 }, inCluster);
 
 const mesh = new Mesh('mesh', {

@@ -76,8 +76,10 @@ export function skywalkingValues(a: { skywalkingVersion: string; banyandbVersion
       // The chart runs OAP in its Kubernetes cluster mode, so replicas > 1 form one OAP cluster.
       antiAffinity: clustered ? 'hard' : 'soft',
       env: oapEnv(a.alsTarget),
+      resources: { requests: { cpu: '500m', memory: '1Gi' } },
     },
-    ui: { image: { tag: a.skywalkingVersion } },
+    // Requests, so the scheduler places OAP by what it needs (the chart leaves them unset; the oap-init Job reuses OAP's).
+    ui: { image: { tag: a.skywalkingVersion }, resources: { requests: { cpu: '100m', memory: '256Mi' } } },
     // The published chart also carries Elasticsearch and PostgreSQL subcharts, Elasticsearch on by default.
     elasticsearch: { enabled: false },
     postgresql: { enabled: false },
@@ -85,19 +87,39 @@ export function skywalkingValues(a: { skywalkingVersion: string; banyandbVersion
       enabled: true,
       fullnameOverride: BANYANDB_FULLNAME,
       image: { tag: a.banyandbVersion },
-      // The subchart makes each HTTP Service a LoadBalancer by default: a public address for the database
-      // (GKE opens it to 0.0.0.0/0), a forwarding rule billed per hour, and one more thing that must be
-      // gone before the network can be deleted. OAP reaches BanyanDB inside the cluster.
-      standalone: { enabled: !clustered, httpSvc: { type: 'ClusterIP' } },
-      // Cluster mode's defaults: two liaison and two data nodes, found by DNS, schema kept in BanyanDB itself (no etcd).
+      // The subchart makes every HTTP Service an external load balancer by default (with BanyanDB's auth off):
+      // ClusterIP, so only OAP (and a port-forward) reaches BanyanDB.
+      standalone: {
+        enabled: !clustered,
+        httpSvc: { type: 'ClusterIP' },
+        resources: { requests: banyandbRequests('500m', '1Gi') },
+      },
+      // Liaison and data nodes found by DNS, schema kept in BanyanDB itself (no etcd). Two of each: skywalking-helm's
+      // own values cut the subchart's liaison default to one, which would carry all of OAP's storage traffic.
       cluster: {
         enabled: clustered,
-        liaison: { httpSvc: { type: 'ClusterIP' } },
+        liaison: {
+          replicas: BANYANDB_CLUSTER_NODES.liaison,
+          httpSvc: { type: 'ClusterIP' },
+          resources: { requests: banyandbRequests('250m', '512Mi') },
+        },
+        data: { nodeTemplate: { replicas: BANYANDB_CLUSTER_NODES.data, resources: { requests: banyandbRequests('500m', '1Gi') } } },
         ui: { standalone: { httpSvc: { type: 'ClusterIP' } } },
-        fodc: { proxy: { httpSvc: { type: 'ClusterIP' } } },
+        // FODC's images (ghcr.io/apache/skywalking-banyandb-fodc-{agent,proxy}) fall back to BanyanDB's tag, but
+        // BanyanDB's publish workflow at v0.10.1 pushes them only from main, tagged by commit: 0.10.1 is not shown
+        // to exist, so the data and liaison pods (which carry the agent) could never start. Off until it is.
+        fodc: { enabled: false, proxy: { httpSvc: { type: 'ClusterIP' } } },
       },
     },
   };
+}
+
+/** BanyanDB nodes in cluster mode (prod): a liaison or data pod may go without stopping storage. */
+export const BANYANDB_CLUSTER_NODES = { liaison: 2, data: 2 } as const;
+
+/** The BanyanDB subchart takes resources as lists of `{key, value}`, not as a map. */
+function banyandbRequests(cpu: string, memory: string): { key: string; value: string }[] {
+  return [{ key: 'cpu', value: cpu }, { key: 'memory', value: memory }];
 }
 
 /** OAP analyses ALS itself only when sidecars send to it (als.target = oap); else our receiver does. */

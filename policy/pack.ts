@@ -2,8 +2,10 @@
 // (which starts the pack's gRPC server) so tests can inspect the policies.
 import { Policies, PolicyPackArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { RESOURCE_RULES, STACK_RULES } from './policies';
+import { ensureHelm } from '../tools/packaged-binaries';
 import { STACK } from './gcp-types';
-import { appliesTo, collectingContext, ResourceRule, stackOfUrn, StackRule } from './rule';
+import { HELM_TYPES } from './k8s-objects';
+import { appliesTo, chartOfUrn, collectingContext, ResourceRule, stackOfUrn, StackRule } from './rule';
 import { resolveUnknowns, undecidedError } from './unknowns';
 
 export const PACK_NAME = 'meshscope';
@@ -13,11 +15,13 @@ export function resourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
     name: rule.name,
     description: rule.description,
     enforcementLevel: rule.enforcement ?? 'mandatory',
-    validateResource: (args, reportViolation) => {
+    validateResource: async (args, reportViolation) => {
       if (!appliesTo(rule, args.type)) return;
+      // A release is judged by what its chart renders, with the pinned helm (fetched once, then verified).
+      if (HELM_TYPES.includes(args.type)) await ensureHelm();
       const undecided: string[] = [];
       const props = resolveUnknowns(args.props);
-      for (const message of rule.validate(args.type, props, collectingContext(stackOfUrn(args.urn), undecided))) reportViolation(message);
+      for (const message of rule.validate(args.type, props, collectingContext(stackOfUrn(args.urn), undecided, chartOfUrn(args.urn)))) reportViolation(message);
       // Known violations are reported above at the policy's level; the SDK turns this into an advisory note.
       if (undecided.length > 0) throw undecidedError(undecided);
     },
@@ -43,7 +47,7 @@ export function stackPolicy(rule: StackRule): StackValidationPolicy {
 export const POLICIES: Policies = [...RESOURCE_RULES.map(resourcePolicy), ...STACK_RULES.map(stackPolicy)];
 
 export const PACK_ARGS: PolicyPackArgs = {
-  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, keys, public IAM, weak GKE settings, secrets in metadata or outputs, unlabelled resources.',
+  description: 'Refuses the mistakes that make the hybrid mesh insecure: public VMs, open firewalls, default accounts, keys, public IAM, weak GKE settings, secrets in metadata or outputs, unlabelled resources; in the cluster, chart objects included: public Services, host access, missing requests, unpinned or unknown images, secrets in plain objects, RBAC wildcards.',
   enforcementLevel: 'mandatory',
   policies: POLICIES,
 };

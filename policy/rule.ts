@@ -21,6 +21,8 @@ export function isUnknown(v: unknown): v is Unknown {
 /** What a rule may know besides the inputs: the stack (taken from the URN at deploy time). */
 export interface RuleContext {
   stack?: string;
+  /** The Helm chart resource (its URN's name) a resource is a child of, from its URN: e.g. a helm.sh/v4 Chart's objects. */
+  chart?: string;
   /** Notes an input the rule could not judge because it is unknown at preview. */
   undecided(value: Unknown): void;
 }
@@ -73,6 +75,17 @@ export function stackOfUrn(urn: string): string | undefined {
   return m?.[1];
 }
 
+/** The chart a resource was rendered from: a URN whose type chain (`parent$child`) passes through a Helm chart
+ * (`…$kubernetes:helm.sh/v4:Chart$kubernetes:apps/v1:Deployment::name`) names that chart's resource. */
+export function chartOfUrn(urn: string): string | undefined {
+  const m = /^urn:pulumi:[^:]+::[^:]+::(.+)::(.+)$/.exec(urn);
+  if (!m) return undefined;
+  const chain = m[1].split('$');
+  if (!chain.slice(0, -1).some((t) => /^kubernetes:helm\.sh\/v\d+:(Chart|Release)$/.test(t))) return undefined;
+  // Child names are `<chart resource>:<namespace>/<name>` (pulumi-kubernetes prefixes them with the chart's name).
+  return m[2].split(':')[0];
+}
+
 /** A resource's physical name for messages (`"meshscope-dev-gke"`), or `(unnamed)` when the input is absent. */
 export function nameOf(props: Props): string {
   return typeof props.name === 'string' ? `"${props.name}"` : '(unnamed)';
@@ -89,8 +102,8 @@ export interface Judgement {
 }
 
 /** A context that collects the paths of the unknown inputs a rule could not judge into `undecided`. */
-export function collectingContext(stack: string | undefined, undecided: string[]): RuleContext {
-  return { stack, undecided: (u) => { if (!undecided.includes(u.path)) undecided.push(u.path); } };
+export function collectingContext(stack: string | undefined, undecided: string[], chart?: string): RuleContext {
+  return { stack, chart, undecided: (u) => { if (!undecided.includes(u.path)) undecided.push(u.path); } };
 }
 
 /** A rule applied to any resource: the rule's findings for the types it reads, nothing for the rest. */

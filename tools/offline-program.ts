@@ -88,7 +88,11 @@ export const MOCK_OUTPUTS: Record<string, OutputMock> = {
   'gcp:artifactregistry/repository:Repository': (name, i) => ({
     registryUri: `${i.location ?? 'mock-region'}-docker.pkg.dev/${i.project ?? 'mock-project'}/${i.repositoryId ?? name}`,
   }),
-  'docker-build:index:Image': (name) => ({ digest: `sha256:${fakeOf('digest', name)}`, ref: `mock.registry/${name}@sha256:${fakeOf('digest', name)}` }),
+  // docker-build's ref is the first tag's repository at the pushed digest.
+  'docker-build:index:Image': (name, i) => ({
+    digest: `sha256:${fakeOf('digest', name)}`,
+    ref: `${typeof i.tags?.[0] === 'string' ? i.tags[0].replace(/:[^:/]+$/, '') : `mock.registry/${name}`}@sha256:${fakeOf('digest', name)}`,
+  }),
   'kubernetes:helm.sh/v3:Release': (_name, i) => ({
     status: { name: i.name, namespace: i.namespace, chart: i.chart, version: i.version, status: 'deployed' },
   }),

@@ -10,7 +10,7 @@ describe('composition', () => {
   for (const stack of ['dev', 'prod']) {
     it(`evaluates the whole ${stack} stack: every component with its resources`, () => {
       const components = runs[stack].resources.filter((r) => r.type.startsWith('meshscope:infra:')).map((r) => r.type).sort();
-      assert.deepEqual(components, ['Boutique', 'Cluster', 'GoogleApis', 'Mesh', 'Network', 'Observability', 'VmWorkloads'].map((c) => `meshscope:infra:${c}`));
+      assert.deepEqual(components, ['Boutique', 'Cluster', 'GoogleApis', 'Mesh', 'Network', 'NetworkPolicies', 'Observability', 'VmWorkloads'].map((c) => `meshscope:infra:${c}`));
       assert.ok(runs[stack].resources.length > 80, `${runs[stack].resources.length} resources`);
     });
 

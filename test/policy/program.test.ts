@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { RESOURCE_RULES, STACK_RULES } from '../../policy/policies';
 import { appliesTo, stackOfUrn, violations } from '../../policy/rule';
+import { ensureHelm } from '../../tools/packaged-binaries';
 import { ProgramRun, runProgram } from '../infra/harness';
 import { stackFileNames } from './stacks';
 
@@ -24,6 +25,8 @@ describe('the program under the policy pack', () => {
     describe(`stack ${stack}`, () => {
       let run: ProgramRun;
       before(async () => {
+        // The Kubernetes rules judge a Helm release by rendering its chart with the pinned helm.
+        await ensureHelm();
         run = await runProgram({ stack });
       });
 
