@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { cachedChartDir, chartCacheDir, pinOfRelease } from './chart-cache';
+import { cachedChartDir, chartCacheDir, chartDirOfRelease, pinOfRelease } from './chart-cache';
 import { HELM, sha256Of, toolsCacheDir } from './packaged-binaries';
 
 /** GKE's regular channel, as tools/render-stack.ts renders for. */
@@ -40,9 +40,11 @@ export function helmBinarySync(): string {
   return target;
 }
 
-/** The chart folder a release installs: a local folder as given, else the pinned chart's copy in the cache. */
+/** The chart folder a release installs: a local folder (resolved against the project, as the provider resolves it),
+ * else the pinned chart's copy in the cache. */
 export function chartDirOf(r: Pick<ReleaseInputs, 'chart' | 'version' | 'repositoryOpts'>, cache = chartCacheDir()): string {
-  if (fs.existsSync(path.join(r.chart, 'Chart.yaml'))) return r.chart;
+  const local = chartDirOfRelease(r);
+  if (fs.existsSync(path.join(local, 'Chart.yaml'))) return local;
   return cachedChartDir(pinOfRelease(r), cache);
 }
 
