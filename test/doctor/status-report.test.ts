@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { calleeAddresses, outboundCluster } from '../../doctor/expectations';
 import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE, type VmStatus } from '../../doctor/vm-status';
 import { FakeEnvoyAdmin, FakeMetadataServer, listeningPort, STATUS_SCRIPT, VmSandbox } from './vm-sandbox';
+import { HANG_GUARD_MS } from '../vm-bootstrap/sandbox';
 
 const NS = 'boutique';
 const WORKLOAD = 'checkoutservice';
@@ -19,7 +20,8 @@ const MINTED = new Date('2026-12-01T10:00:00Z');
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl';
 
 describe('vm-bootstrap/status-report.sh', function () {
-  this.timeout(20_000);
+  // A hang guard only: the script's own probes are bounded (timeout 3, curl --max-time), the machine's load is not.
+  this.timeout(HANG_GUARD_MS);
   const metadata = new FakeMetadataServer();
   const envoy = new FakeEnvoyAdmin();
   let urls: { metadataUrl: string; envoyAdmin: string };

@@ -9,7 +9,7 @@ import { boutiqueService } from "../../catalog/src/online-boutique";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, jwtClaims, useFakeGcp } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
-import { RunResult, Sandbox } from "./sandbox";
+import { HANG_GUARD_MS, RunResult, Sandbox } from "./sandbox";
 
 // Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
 const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300";
@@ -22,7 +22,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const restartsOrStarts = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
 
 describe("bootstrap.sh run in a throwaway root", function () {
-    this.timeout(30_000);
+    this.timeout(HANG_GUARD_MS);
     const fake = useFakeGcp();
 
     before(() => {

@@ -9,24 +9,30 @@ import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE } from "../../doctor/
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { serviceAccountJwt, useFakeGcp } from "./fake-gcp";
 import { namespace, vmInput } from "./inputs";
-import { RunResult, Sandbox } from "./sandbox";
+import { HANG_GUARD_MS, RunResult, Sandbox } from "./sandbox";
 
 const name = "paymentservice";
 const unit = `meshscope-${name}.service`;
 const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];
 const unitCalls = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
 
-/** Waits (bounded) until `done` holds: for a background agent to reach a point, not a measurement. */
-async function until(what: string, done: () => boolean): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-        if (done()) return;
+/**
+ * Waits until `done` holds: for a background agent to reach a point (a journal line), however long a busy machine
+ * takes. It gives up early only when the agent has exited without getting there, and otherwise only at the hang guard.
+ */
+async function until(what: string, done: () => boolean, running: Promise<RunResult>): Promise<void> {
+    let ended: RunResult | undefined;
+    void running.then((result) => (ended = result));
+    const giveUp = Date.now() + HANG_GUARD_MS;
+    while (!done()) {
+        if (ended !== undefined) throw new Error(`the agent exited (code ${ended.code}) before ${what}:\n${ended.stderr}`);
+        if (Date.now() > giveUp) throw new Error(`gave up waiting until ${what} (hang guard)`);
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`gave up waiting until ${what}`);
 }
 
 describe("a VM through failures and changes", function () {
-    this.timeout(30_000);
+    this.timeout(HANG_GUARD_MS);
     const fake = useFakeGcp();
     let sandbox: Sandbox;
     let rendered: VmBootstrap;
@@ -204,7 +210,7 @@ describe("a VM through failures and changes", function () {
         let mintedBefore: number;
         beforeEach(async () => {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             callsBefore = sandbox.calls().length;
             mintedBefore = fake.gcp.minted.length;
             fake.gcp.update({ "meshscope-workload-env": `${fake.gcp.attributes["meshscope-workload-env"]}LOG_LEVEL=debug\n` });
@@ -281,7 +287,7 @@ describe("a VM through failures and changes", function () {
     describe("when the bootstrap logic itself is edited", () => {
         it("the running agent runs the new bootstrap from metadata, no new VM needed", async () => {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             const edited = bootstrapOf(rendered).replace(/^log "done: /m, 'log "edited bootstrap ran"\nlog "done: ');
             fake.gcp.update({ "meshscope-bootstrap": edited });
             const result = await running;
@@ -293,7 +299,7 @@ describe("a VM through failures and changes", function () {
     describe("when the agent itself is edited", () => {
         it("the running agent installs the new one and exits for systemd to start it", async () => {
             const running = boot();
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             const edited = `${rendered.metadata["meshscope-agent"]}# edited\n`;
             fake.gcp.update({ "meshscope-agent": edited });
             const result = await running;
