@@ -90,7 +90,7 @@ const vmWorkloads = new VmWorkloads('vm', {
   vmTag: network.tags.vm,
   workloads: config.vmWorkloads,
   namespace: boutique.namespace,
-  versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique },
+  versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique, istioSidecarSha256: config.versions.istioSidecarSha256 },
   cluster: { endpoint: cluster.endpoint, caCertificateBase64: cluster.caCertificate, name: cluster.name },
   mesh: { meshId: mesh.meshId, network: mesh.network, eastwestGatewayIp: mesh.eastwestGatewayIp, istiodHost: mesh.istiodHost, ready: mesh.ready },
   alsAddress: observability.alsAddressForVms,

@@ -2,6 +2,7 @@
 // run in a throwaway root against the loopback metadata server and Kubernetes API, which refuse, fail and
 // change the way the real ones do. One `describe` per situation an operator would be paged for.
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -306,6 +307,62 @@ describe("a VM through failures and changes", function () {
             assert.equal(result.code, 0, result.stderr);
             assert.equal(readFileSync(join(sandbox.root, "usr/local/sbin/meshscope-agent"), "utf8"), edited);
             assert.match(sandbox.journal(), /installed a new agent/);
+        });
+    });
+
+    describe("when the pinned Istio version moves up and then back down", () => {
+        const runs: RunResult[] = [];
+        const versions: (string | undefined)[] = [];
+        const sidecarRestarts: string[][] = [];
+        beforeEach(async () => {
+            runs.length = 0;
+            versions.length = 0;
+            sidecarRestarts.length = 0;
+            for (const version of ["1.31.0", "1.31.1", "1.31.0"]) {
+                fake.gcp.update({ "meshscope-istio-version": version });
+                const before = sandbox.calls().length;
+                runs.push(await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl));
+                versions.push(sandbox.installed("istio-sidecar"));
+                sidecarRestarts.push(unitCalls(sandbox.calls().slice(before)).filter((call) => call.includes("istio.service")));
+            }
+        });
+
+        it("installs each version in turn, the older one again too (apt-get --allow-downgrades)", () => {
+            assert.deepEqual(runs.map((r) => r.code), [0, 0, 0], runs.map((r) => r.stderr).join("\n"));
+            assert.deepEqual(versions, ["1.31.0", "1.31.1", "1.31.0"]);
+        });
+
+        it("restarts the sidecar on each change of version", () => {
+            assert.deepEqual(sidecarRestarts, [["systemctl enable --now istio.service"], ["systemctl restart istio.service"], ["systemctl restart istio.service"]]);
+        });
+    });
+
+    describe("the istio-sidecar.deb checksum", () => {
+        const fakeDebSha = (version: string) => createHash("sha256").update(`Package: istio-sidecar\nVersion: ${version}\n`).digest("hex");
+
+        it("refuses a deb whose bytes differ from the checksum published next to it, installing nothing", async () => {
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, { SHIM_DEB_TAMPERED: "1" });
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: downloaded istio-sidecar\.deb 1\.31\.0 has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} its checksum file names: not installing it/);
+            assert.equal(sandbox.installed("istio-sidecar"), undefined);
+            assert.equal(sandbox.exists("var/cache/meshscope/istio-sidecar-1.31.0.deb.part"), false);
+        });
+
+        it("refuses a release whose published checksum is not the one the stack pins", async () => {
+            const pinned = renderVmBootstrap({ ...vmInput(name, { endpoint: fake.gcp.kubeEndpoint, caCertPem: fake.pki.clusterCaPem }),
+                versions: { istio: "1.31.0", onlineBoutique: "v0.10.6", istioSidecarSha256: "0".repeat(64) } });
+            fake.gcp.update({ "meshscope-istio-sidecar-sha256": pinned.metadata["meshscope-istio-sidecar-sha256"] });
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), new RegExp(`ERROR: the release publishes SHA-256 ${fakeDebSha("1.31.0")} for istio-sidecar\\.deb 1\\.31\\.0, the stack pins 0{64} \\(meshscope:versions\\.istioSidecarSha256\\)`));
+            assert.equal(sandbox.installed("istio-sidecar"), undefined);
+        });
+
+        it("installs the deb when the stack pins exactly its checksum", async () => {
+            fake.gcp.update({ "meshscope-istio-sidecar-sha256": fakeDebSha("1.31.0") });
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(sandbox.installed("istio-sidecar"), "1.31.0");
         });
     });
 

@@ -111,6 +111,18 @@ export class Sandbox {
         return existsSync(this.callLog) ? readFileSync(this.callLog, "utf8").split("\n").filter((line) => line !== "") : [];
     }
 
+    /** Lines a shim kept in its state file NAME (e.g. curl-args: the full command line of each faked download). */
+    shimState(name: string): string[] {
+        const file = join(this.state, name);
+        return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
+    }
+
+    /** The version of a package the apt-get shim installed, or undefined. */
+    installed(pkg: string): string | undefined {
+        const file = join(this.state, "pkgs", pkg);
+        return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+    }
+
     /** Lines the script sent to the journal through logger. */
     journal(): string {
         const file = join(this.state, "journal");
