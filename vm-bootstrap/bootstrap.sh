@@ -178,7 +178,9 @@ is_installed() {
 }
 
 # First boot races the image's own unattended-upgrades for the dpkg lock: wait for it, bounded.
-readonly APT_OPTIONS=(-q -o DPkg::Lock::Timeout=300)
+# APT::Sandbox::User=root: apt's download methods then leave as root, whose connections the sidecar does not
+# capture (control-paths.ts), so a package install works while the sidecar has no listeners.
+readonly APT_OPTIONS=(-q -o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root)
 APT_UPDATED=0
 apt_install() {
   if ((APT_UPDATED == 0)); then

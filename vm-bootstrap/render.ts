@@ -113,6 +113,7 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         readinessProbe: readinessProbeOf("workload.readinessProbe", workload.readinessProbe ?? defaultReadinessProbe(workload.port)),
         // infra/ names the WorkloadEntry after its workload.
         workloadEntryName: name,
+        clusterEndpoint: endpointOf("cluster.endpoint", cluster.endpoint),
     };
 
     const inputs: Record<(typeof metadataKeys)[keyof typeof metadataKeys], string> = {
@@ -125,7 +126,8 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         [metadataKeys.istioSidecarSha256]: versions.istioSidecarSha256
             ? sha256Of("versions.istioSidecarSha256", versions.istioSidecarSha256)
             : publishedChecksum,
-        [metadataKeys.clusterEndpoint]: endpointOf("cluster.endpoint", cluster.endpoint),
+        // The cluster component's endpoint output enters here, and from here the capture exclusions (control-paths.ts).
+        [metadataKeys.clusterEndpoint]: sidecar.clusterEndpoint,
         [metadataKeys.clusterCaCert]: pemCertificateOf("cluster.caCertPem", cluster.caCertPem),
         [metadataKeys.eastWestGatewayIp]: ipv4Of("eastWestGatewayIp", input.eastWestGatewayIp),
         [metadataKeys.istiodHost]: istiodHost,

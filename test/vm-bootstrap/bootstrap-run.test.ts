@@ -12,7 +12,7 @@ import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
 import { HANG_GUARD_MS, RunResult, Sandbox } from "./sandbox";
 
 // Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
-const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300";
+const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root";
 const istiodLine = /^(\S+)\s+istiod\.istio-system\.svc$/;
 const tokenPath = "var/run/secrets/tokens/istio-token";
 const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];

@@ -310,6 +310,57 @@ describe("a VM through failures and changes", function () {
         });
     });
 
+    describe("when a wrong east-west gateway IP restarts the sidecar away from istiod, then the corrected IP arrives", () => {
+        const captureEnv = () => ({ SHIM_REACHABLE_ISTIOD: "10.128.0.20", SHIM_KUBE_ENDPOINT: fake.gcp.kubeEndpoint });
+        const reports = () => fake.gcp.guestAttributes.filter((a) => a.namespace === VM_STATUS_NAMESPACE && a.key === VM_STATUS_KEY)
+            .map((a) => parseVmStatus(a.value, "the agent's report"));
+        let result: RunResult;
+        let activeWhileCut: string[];
+        let hostsWhileCut: string;
+        let reportsWhileCut: number;
+        beforeEach(async () => {
+            const running = boot({ ...captureEnv(), MESHSCOPE_AGENT_MAX_RUNS: "3" });
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
+            fake.gcp.update({ "meshscope-east-west-gateway-ip": "10.128.0.99" });
+            await until("the agent converged on the wrong IP", () => /converged \(run 2\)/.test(sandbox.journal()), running);
+            activeWhileCut = sandbox.active();
+            hostsWhileCut = sandbox.file("etc/hosts");
+            reportsWhileCut = reports().length;
+            fake.gcp.update({ "meshscope-east-west-gateway-ip": "10.128.0.20" });
+            result = await running;
+        });
+
+        it("the sidecar restarts onto the wrong IP, where istiod gives it no listener", () => {
+            assert.ok(activeWhileCut.includes("istio.service"), activeWhileCut.join(", "));
+            assert.match(hostsWhileCut, /^10\.128\.0\.99 istiod\.istio-system\.svc$/m);
+            assert.match(sandbox.file("etc/hosts"), /^10\.128\.0\.20 istiod\.istio-system\.svc$/m);
+        });
+
+        it("the agent still sees the corrected metadata and converges without a reboot", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(sandbox.journal(), /converged \(run 3\)/);
+            assert.deepEqual(sandbox.calls().filter((call) => call.startsWith("captured-refused")), []);
+        });
+
+        it("reports each step to the guest attributes, the cut-off one included", () => {
+            assert.ok(reportsWhileCut >= 2, String(reportsWhileCut));
+            assert.deepEqual(reports().map((r) => [r.bootstrap.phase, r.istiod.expectedIp]).filter((_, i, all) => i === 0 || all[i - 1][1] !== all[i][1]),
+                [["done", "10.128.0.20"], ["done", "10.128.0.99"], ["done", "10.128.0.20"]]);
+        });
+
+        it("without the capture exclusions the same VM could not even read its metadata (the model can fail)", async () => {
+            const withoutExclusions = fake.gcp.attributes["meshscope-cluster-env"].split("\n")
+                .filter((line) => !/^ISTIO_(SERVICE_EXCLUDE_CIDR|OUTBOUND_OWNER_GROUPS_EXCLUDE)=/.test(line)).join("\n");
+            fake.gcp.update({ "meshscope-cluster-env": withoutExclusions, "meshscope-east-west-gateway-ip": "10.128.0.99" });
+            const cut = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, captureEnv());
+            assert.equal(cut.code, 0, cut.stderr);
+            const stuck = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, captureEnv());
+            assert.notEqual(stuck.code, 0);
+            assert.match(sandbox.journal(), /ERROR: cannot reach the metadata server/);
+            assert.ok(sandbox.calls().includes("captured-refused 169.254.169.254"), sandbox.calls().join("\n"));
+        });
+    });
+
     describe("when the pinned Istio version moves up and then back down", () => {
         const runs: RunResult[] = [];
         const versions: (string | undefined)[] = [];
