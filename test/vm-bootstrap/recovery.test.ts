@@ -285,6 +285,20 @@ describe("a VM through failures and changes", function () {
         });
     });
 
+    describe("when an operator runs `sudo systemctl restart meshscope-agent` (the doctor's advice)", () => {
+        it("the restarted agent runs the bootstrap again at once, with no metadata change", async () => {
+            const first = await boot({ MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            assert.equal(first.code, 0, first.stderr);
+            const before = (sandbox.journal().match(/^meshscope-bootstrap: done: /gm) ?? []).length;
+            // systemd's restart: the unit's ExecStart, the installed agent, started afresh.
+            const execStart = /^ExecStart=(.*)$/m.exec(sandbox.file("etc/systemd/system/meshscope-agent.service"))?.[1];
+            assert.equal(execStart, "/usr/local/sbin/meshscope-agent");
+            const restarted = await sandbox.run(sandbox.file(execStart.slice(1)), fake.gcp.metadataUrl, { MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            assert.equal(restarted.code, 0, restarted.stderr);
+            assert.equal((sandbox.journal().match(/^meshscope-bootstrap: done: /gm) ?? []).length, before + 1);
+        });
+    });
+
     describe("when the bootstrap logic itself is edited", () => {
         it("the running agent runs the new bootstrap from metadata, no new VM needed", async () => {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
