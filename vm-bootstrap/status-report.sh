@@ -6,7 +6,7 @@
 # The document's schema is doctor/vm-status.ts; it carries states, names, addresses and times, never a
 # token: the istio-token is only stat'ed, and error text is scrubbed of anything shaped like a credential.
 #
-# Usage (as root, after each bootstrap run and from a timer):
+# Usage (as root; the agent runs it after each bootstrap run and at every wake-up, at least every 5 minutes):
 #   status-report.sh --workload SVC --istiod-host HOST --east-west-ip IP --als-address IP:PORT \
 #       --phase PHASE --exit-code N [--last-error TEXT] [--callee HOST:PORT]... [--unit UNIT]... \
 #       [--istiod-port 15012]
