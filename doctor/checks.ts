@@ -8,12 +8,21 @@ import { compileNamingRule, DEFAULT_SERVICE_NAME_RULE } from '../receiver/src/se
 import { calleeAddresses, outboundCluster, vmFacingServices, vmRelations } from './expectations';
 import { ISTIOD_NAME, type Deployment, type Sources } from './sources';
 import type { VmOutput } from './stack-outputs';
+import { AGENT_UNIT, SIDECAR_UNIT } from '../vm-bootstrap/units';
+import { journalOf, RERUN_BOOTSTRAP, vmSsh } from './vm-access';
 import { VM_STATUS_KEY, VM_STATUS_NAMESPACE, type VmStatus } from './vm-status';
 
 export type Verdict = { ok: true; detail: string } | { ok: false; detail: string; hint: string };
 export type Outcome = Verdict | { skipped: string };
 
 export interface CheckRow<S> {
+  /** Stable id, which other rows name in `needs`. */
+  id: string;
+  /**
+   * Rows this one depends on (ids of VM rows mean the same VM, of cluster rows the cluster): when one of them did not
+   * pass, this row is not run and shows SKIP "because <that row> failed", so one root cause gives one FAIL.
+   */
+  needs?: readonly string[];
   name: (subject: S) => string;
   reads: string;
   rule: (src: Sources, subject: S) => Promise<Outcome>;
@@ -27,7 +36,7 @@ export interface CheckRow<S> {
  * WorkloadEntryHealthCheckAnnotation; pilot/pkg/autoregistration, proxy.Metadata.WorkloadEntry).
  */
 export const HEALTH_CHECKS_ANNOTATION = 'proxy.istio.io/health-checks-enabled';
-/** A VM's status older than this is itself a finding: the reporter's timer has stopped. */
+/** A VM's status older than this is itself a finding: the agent reports at every wake-up, at least every 5 minutes. */
 export const STATUS_MAX_AGE_MINUTES = 15;
 /** Drops that mean metrics were lost while everything ran (not a rollout's shutdown). */
 const LOSS_REASONS = ['queue_full', 'rejected', 'topology_full', 'analysis_error'];
@@ -36,69 +45,98 @@ const pass = (detail: string): Verdict => ({ ok: true, detail });
 const fail = (detail: string, hint: string): Verdict => ({ ok: false, detail, hint });
 
 function ssh(src: Sources, vm: VmOutput, command: string): string {
-  return `gcloud compute ssh ${vm.instance} --zone ${src.ctx.location.zone} --project ${src.ctx.location.project} --tunnel-through-iap -- ${command}`;
+  return vmSsh(src.ctx.location, vm, command);
 }
 
-/** The VM's status for the rows that read it; those rows skip when the first row has already failed. */
+/** The VM's status for the rows that read it (they need the status row, so they run only when it passed). */
 async function withStatus(src: Sources, vm: VmOutput, rule: (s: VmStatus) => Verdict): Promise<Outcome> {
-  // A status that cannot be read fails once, on the first row; the rows reading it skip.
   const a = await src.vmStatus(vm).catch(() => undefined);
   return a?.kind === 'status' ? rule(a.status) : { skipped: `no usable status from ${vm.name}` };
 }
 
+const STATUS_ROW = 'vm-status';
+const CLUSTER_ROW = 'cluster';
+
+/** The next step for a status the Compute API would not give: by what went wrong, not one guess for all. */
+function statusReadHint(src: Sources, vm: VmOutput, status: number): string {
+  const { zone, project } = src.ctx.location;
+  if (status === 401) return 'Your Google login was refused: `gcloud auth login` (or a fresh GOOGLE_OAUTH_ACCESS_TOKEN) and run the doctor again';
+  if (status === 403) return `Your account may not read the VM's guest attributes: it needs compute.instances.getGuestAttributes on ${vm.instance} (e.g. roles/compute.viewer in project ${project})`;
+  if (status === 404) return `The instance ${vm.instance} is not in zone ${zone} of project ${project}: \`gcloud compute instances list --project ${project}\`, and \`pulumi up\` if it is missing`;
+  if (status === 400) return `Guest attributes are off on ${vm.instance}: \`pulumi up\` sets its metadata enable-guest-attributes=TRUE (check: \`gcloud compute instances describe ${vm.instance} --zone ${zone} --project ${project} --format='value(metadata.items)'\`)`;
+  return `The Compute API failed (HTTP ${status}); run the doctor again, and check https://status.cloud.google.com if it persists`;
+}
+
 export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
   {
+    id: STATUS_ROW,
     name: (vm) => `VM ${vm.name}: status reported`,
     reads: `guest attribute ${VM_STATUS_NAMESPACE}/${VM_STATUS_KEY} (Compute API instances.getGuestAttributes)`,
     rule: async (src, vm) => {
       const a = await src.vmStatus(vm);
       if (a.kind === 'none') {
         return fail(`${vm.instance} has written no status (${a.why})`,
-          `The VM never reported: check that its metadata has enable-guest-attributes=TRUE, then read its boot log: ${ssh(src, vm, 'sudo journalctl -t meshscope-bootstrap -t meshscope-status')}`);
+          `The VM's agent never reported: read its log (${ssh(src, vm, journalOf(AGENT_UNIT))}); the agent runs from the startup script at boot`);
       }
       if (a.kind === 'invalid') return fail(a.why, `The VM's reporter writes another schema: update vm-bootstrap/status-report.sh on the VM (pulumi up) so it matches doctor/vm-status.ts`);
-      if (a.kind === 'error') {
-        return fail(a.why, `If guest attributes are disabled, set metadata enable-guest-attributes=TRUE on ${vm.instance}; else check your access (compute.instances.getGuestAttributes): \`gcloud compute instances describe ${vm.instance} --zone ${src.ctx.location.zone}\``);
+      if (a.kind === 'unreachable') {
+        return fail(a.why, `This machine cannot reach the Compute API (a network, proxy or DNS problem here, not on the VM): check \`curl -sI ${src.ctx.computeUrl}\` and run the doctor again`);
       }
+      if (a.kind === 'error') return fail(a.why, statusReadHint(src, vm, a.status));
       const ageMin = (Date.now() - Date.parse(a.status.reportedAt)) / 60_000;
       if (ageMin > STATUS_MAX_AGE_MINUTES) {
         return fail(`last report ${a.status.reportedAt}, ${Math.round(ageMin)} minutes ago`,
-          `The status timer has stopped: ${ssh(src, vm, 'systemctl list-timers; sudo journalctl -t meshscope-status')}`);
+          `The agent reports at least every 5 minutes and has stopped: read why (${ssh(src, vm, journalOf(AGENT_UNIT))}), then start it again (${ssh(src, vm, RERUN_BOOTSTRAP)})`);
       }
       return pass(`reported ${a.status.reportedAt}`);
     },
     hint: () => `Log in with \`gcloud auth login\` (or set GOOGLE_OAUTH_ACCESS_TOKEN) and run the doctor again`,
   },
   {
+    id: 'vm-bootstrap',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: bootstrap finished`,
     reads: 'status bootstrap.phase, exitCode, lastError',
     rule: (src, vm) => withStatus(src, vm, ({ bootstrap: b }) => b.exitCode === 0
       ? pass(`phase ${b.phase}`)
       : fail(`stopped in phase ${b.phase} with exit ${b.exitCode}: ${b.lastError ?? 'no error text'}`,
-        `Fix what the error names, then re-run the boot: ${ssh(src, vm, 'sudo google_metadata_script_runner startup')}`)),
+        `Fix what the error names (the agent retries on its own, backing off to 5 minutes), or re-run the bootstrap now: ${ssh(src, vm, RERUN_BOOTSTRAP)}`)),
     hint: () => 'Read the status first (see the row above)',
   },
   {
-    name: (vm) => `VM ${vm.name}: istio-token minted`,
-    reads: 'status token.mintedAt',
-    rule: (src, vm) => withStatus(src, vm, ({ token }) => token.mintedAt
-      ? pass(`minted ${token.mintedAt}`)
-      : fail('the VM holds no istio-token',
-        `The VM could not mint it: check its RBAC with \`kubectl -n ${src.ctx.outputs.boutiqueNamespace} get rolebinding ${vm.name}-vm-bootstrap -o yaml\` and its boot log`)),
+    id: 'vm-token',
+    needs: [STATUS_ROW],
+    name: (vm) => `VM ${vm.name}: istio-token valid`,
+    reads: 'status token.mintedAt, token.expiresAt (the JWT exp claim)',
+    rule: (src, vm) => withStatus(src, vm, ({ token }) => {
+      const rbac = `\`kubectl -n ${src.ctx.outputs.boutiqueNamespace} get rolebinding ${vm.name}-vm-bootstrap -o yaml\``;
+      if (!token.mintedAt) return fail('the VM holds no istio-token', `The VM could not mint it: check its RBAC with ${rbac} and its agent's log (${ssh(src, vm, journalOf(AGENT_UNIT))})`);
+      if (!token.expiresAt) return fail(`the istio-token minted ${token.mintedAt} has no exp claim`, `Mint a fresh one: ${ssh(src, vm, RERUN_BOOTSTRAP)}`);
+      const left = (Date.parse(token.expiresAt) - Date.now()) / 60_000;
+      if (left <= 0) {
+        return fail(`the istio-token expired ${token.expiresAt} (minted ${token.mintedAt})`,
+          `The agent replaces it when under 20 minutes are left and has not: re-run the bootstrap (${ssh(src, vm, RERUN_BOOTSTRAP)}); if minting fails, check ${rbac}`);
+      }
+      return pass(`minted ${token.mintedAt}, valid until ${token.expiresAt} (${Math.round(left)} min left)`);
+    }),
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-istiod-name',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: istiod resolves to the east-west gateway`,
     reads: 'status istiod.resolvedIp; stack output eastwestGatewayIp',
     rule: (src, vm) => withStatus(src, vm, ({ istiod }) => {
       const want = src.ctx.outputs.eastwestGatewayIp;
       if (istiod.resolvedIp === want) return pass(`${istiod.host} → ${want}`);
       return fail(istiod.resolvedIp ? `${istiod.host} resolves to ${istiod.resolvedIp}, not the gateway's ${want}` : `${istiod.host} does not resolve on the VM`,
-        `The VM's /etc/hosts must map ${istiod.host} to ${want}: re-run the boot, which writes it (${ssh(src, vm, 'sudo google_metadata_script_runner startup')})`);
+        `The VM's /etc/hosts must map ${istiod.host} to ${want}: re-run the bootstrap, which writes it (${ssh(src, vm, RERUN_BOOTSTRAP)})`);
     }),
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-istiod-reach',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: istiod reachable through the east-west gateway`,
     reads: `status istiod.reachable (TCP ${ISTIOD_XDS_PORT} from the VM)`,
     rule: (src, vm) => withStatus(src, vm, ({ istiod }) => istiod.reachable
@@ -108,6 +146,8 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-dns',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: cluster names resolve through the sidecar`,
     reads: 'status dns[] (each callee resolved on the VM)',
     rule: (src, vm) => withStatus(src, vm, ({ dns }) => {
@@ -116,15 +156,17 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
       const unresolved = expected.filter((h) => !resolved.has(h));
       if (unresolved.length === 0) return pass(expected.length ? `${expected.length} names resolve` : `${vm.name} calls no service`);
       return fail(`unresolved: ${unresolved.join(', ')}`,
-        `The sidecar's DNS capture answers cluster names: check ISTIO_META_DNS_CAPTURE=true in /var/lib/istio/envoy/cluster.env and that istio.service runs (${ssh(src, vm, 'systemctl status istio')})`);
+        `The sidecar's DNS capture answers cluster names: check ISTIO_META_DNS_CAPTURE=true in /var/lib/istio/envoy/cluster.env and that ${SIDECAR_UNIT} runs (${ssh(src, vm, `systemctl status ${SIDECAR_UNIT} --no-pager`)})`);
     }),
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-clusters',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: sidecar has the upstream clusters`,
     reads: 'status sidecar.clusters (Envoy admin /clusters on the VM); catalog callees',
     rule: (src, vm) => withStatus(src, vm, ({ sidecar }) => {
-      if (!sidecar.adminReachable) return fail('Envoy\'s admin on 127.0.0.1:15000 did not answer', `The sidecar is not running: ${ssh(src, vm, 'sudo journalctl -u istio --no-pager | tail -50')}`);
+      if (!sidecar.adminReachable) return fail('Envoy\'s admin on 127.0.0.1:15000 did not answer', `The sidecar is not running: ${ssh(src, vm, journalOf(SIDECAR_UNIT))}`);
       const expected = calleeAddresses(vm.name, src.ctx.outputs.boutiqueNamespace).map(outboundCluster);
       const byName = new Map(sidecar.clusters.map((c) => [c.name, c]));
       const missing = expected.filter((n) => !byName.get(n)?.present);
@@ -142,6 +184,8 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-units',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: sidecar and workload units active`,
     reads: 'status units[] (systemctl is-active)',
     rule: (src, vm) => withStatus(src, vm, ({ units }) => {
@@ -149,16 +193,18 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
       return down.length === 0 && units.length > 0
         ? pass(units.map((u) => u.name).join(', '))
         : fail(down.map((u) => `${u.name} is ${u.activeState}`).join(', ') || 'no units reported',
-          `Read why it stopped: ${ssh(src, vm, `sudo journalctl -u ${down[0]?.name ?? 'istio'} --no-pager | tail -50`)}`);
+          `Read why it stopped: ${ssh(src, vm, journalOf(down[0]?.name ?? SIDECAR_UNIT))}`);
     }),
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'vm-als',
+    needs: [STATUS_ROW],
     name: (vm) => `VM ${vm.name}: ALS stream to the receiver`,
     reads: 'status als (Envoy cluster envoy_accesslog_service); stack output alsAddressForVms',
     rule: (src, vm) => withStatus(src, vm, ({ als }) => {
       const want = src.ctx.outputs.alsAddressForVms;
-      if (als.address !== want) return fail(`the sidecar streams to ${als.address}, the stack says ${want}`, 'Re-run the boot so the VM\'s mesh config takes the stack\'s ALS address (pulumi up, then the boot)');
+      if (als.address !== want) return fail(`the sidecar streams to ${als.address}, the stack says ${want}`, `\`pulumi up\` puts the stack's ALS address in the VM's mesh config; the agent applies it at once, or re-run the bootstrap: ${ssh(src, vm, RERUN_BOOTSTRAP)}`);
       return als.activeConnections > 0
         ? pass(`${als.activeConnections} connection(s) to ${als.address}`)
         : fail(`no connection to ${als.address}`,
@@ -167,6 +213,8 @@ export const VM_CHECKS: readonly CheckRow<VmOutput>[] = [
     hint: () => 'Read the status first (see the row above)',
   },
   {
+    id: 'workload-entry',
+    needs: [CLUSTER_ROW],
     name: (vm) => `WorkloadEntry ${vm.name} healthy`,
     reads: 'WorkloadEntry status.conditions[type=Healthy] (networking.istio.io/v1)',
     rule: async (src, vm) => {
@@ -190,6 +238,18 @@ function available(d: Deployment): number {
 
 export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
   {
+    id: CLUSTER_ROW,
+    name: () => 'cluster API reachable',
+    reads: 'GET /version through kubectl proxy (your kubeconfig)',
+    rule: async (src) => {
+      const v = await src.clusterVersion();
+      return pass(`Kubernetes ${v}`);
+    },
+    hint: () => `Every cluster row needs this: check \`kubectl version\` with the stack's kubeconfig (the cluster's endpoint, your credentials, your network path to it)`,
+  },
+  {
+    id: 'istiod',
+    needs: [CLUSTER_ROW],
     name: () => 'istiod serving',
     reads: `Deployment and EndpointSlices of ${ISTIO_NAMESPACE}/${ISTIOD_NAME}`,
     rule: async (src) => {
@@ -201,6 +261,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => `Check your cluster access: \`kubectl -n ${ISTIO_NAMESPACE} get deployment ${ISTIOD_NAME}\``,
   },
   {
+    id: 'eastwest',
+    needs: [CLUSTER_ROW],
     name: () => 'east-west gateway serving',
     reads: `Deployment, Service (load balancer IP) and EndpointSlices of ${ISTIO_NAMESPACE}/${EASTWEST_GATEWAY_NAME}; stack output eastwestGatewayIp`,
     rule: async (src) => {
@@ -218,6 +280,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => `Check your cluster access: \`kubectl -n ${ISTIO_NAMESPACE} get deployment ${EASTWEST_GATEWAY_NAME}\``,
   },
   {
+    id: 'receiver-ready',
+    needs: [CLUSTER_ROW],
     name: () => 'receiver ready',
     reads: `/readyz of each ${OBSERVABILITY_NAMESPACE}/${RECEIVER_NAME} pod (pod proxy)`,
     rule: async (src) => {
@@ -232,6 +296,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => `Check your cluster access: \`kubectl -n ${OBSERVABILITY_NAMESPACE} get pods\``,
   },
   {
+    id: 'receiver-streams',
+    needs: [CLUSTER_ROW],
     name: () => 'receiver streams from pods and VMs',
     reads: 'receiver_als_stream_entries_received by node (receiver /metrics); stack output vms[].internalIp',
     rule: async (src) => {
@@ -247,6 +313,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => 'See the receiver ready row',
   },
   {
+    id: 'receiver-forwards',
+    needs: [CLUSTER_ROW],
     name: () => 'receiver forwards to OAP',
     reads: 'receiver /metrics: entries received, metrics forwarded, drops by reason',
     rule: async (src) => {
@@ -266,6 +334,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => 'See the receiver ready row',
   },
   {
+    id: 'oap-services',
+    needs: [CLUSTER_ROW],
     name: () => 'OAP lists the mesh services',
     reads: `OAP GraphQL listServices(layer: MESH) through ${OBSERVABILITY_NAMESPACE}/${SKYWALKING_NAMES.oapService}`,
     rule: async (src) => {
@@ -280,6 +350,8 @@ export const CLUSTER_CHECKS: readonly CheckRow<null>[] = [
     hint: () => `OAP's query API does not answer: \`kubectl -n ${OBSERVABILITY_NAMESPACE} get pods -l ${Object.entries(SKYWALKING_NAMES.oapSelector).map(([k, v]) => `${k}=${v}`).join(',')}\` and its logs`,
   },
   {
+    id: 'oap-relations',
+    needs: ['oap-services'],
     name: () => 'OAP shows the VM relations',
     reads: 'OAP GraphQL getTimeInfo, then getGlobalTopology(layer: MESH) over the last minutes in OAP\'s time zone',
     rule: async (src) => {

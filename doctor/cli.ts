@@ -10,6 +10,7 @@ import { googleAccessToken } from './gcp-token';
 import { KubeApi } from './kube-api';
 import { formatLines, runChecks } from './run-checks';
 import { Sources } from './sources';
+import { logsHint } from './vm-access';
 import { readStackLocation } from './stack-location';
 import { parseStackOutputs, type StackOutputs } from './stack-outputs';
 
@@ -107,6 +108,7 @@ export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
     io.out(`meshscope doctor: stack ${values.stack} (project ${location.project}, zone ${location.zone}, ${outputs.vms.length} VMs)\n`);
     const lines = await runChecks(src);
     io.out(formatLines(lines));
+    io.out(logsHint(location, outputs.vms));
     return lines.some((l) => l.status === 'FAIL') ? 1 : 0;
   } catch (err) {
     io.err(`doctor: ${(err as Error).message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`);

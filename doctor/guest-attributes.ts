@@ -9,7 +9,10 @@ export type VmStatusAnswer =
   /** The VM wrote nothing under the namespace (404), or wrote other keys only. */
   | { kind: 'none'; why: string }
   | { kind: 'invalid'; why: string }
-  | { kind: 'error'; why: string };
+  /** No HTTP answer at all: the Compute API is unreachable from here (network, proxy, DNS), not a VM setting. */
+  | { kind: 'unreachable'; why: string }
+  /** The API answered with an error: status and Google's message (400 guest attributes disabled, 403 no permission...). */
+  | { kind: 'error'; status: number; why: string };
 
 export interface ComputeTarget { computeUrl: string; project: string; zone: string; instance: string; token: string }
 
@@ -22,11 +25,12 @@ export async function readVmStatus(t: ComputeTarget): Promise<VmStatusAnswer> {
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${t.token}` }, signal: AbortSignal.timeout(20_000) });
   } catch (err) {
-    return { kind: 'error', why: `cannot reach the Compute API at ${t.computeUrl}: ${(err as Error).message}` };
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return { kind: 'unreachable', why: `cannot reach the Compute API at ${t.computeUrl}: ${(err as Error).message}${cause?.code ? ` (${cause.code})` : ''}` };
   }
   const body = await res.text();
   if (res.status === 404) return { kind: 'none', why: `no guest attributes under ${VM_STATUS_NAMESPACE}/` };
-  if (res.status !== 200) return { kind: 'error', why: `Compute API answered HTTP ${res.status}: ${googleErrorMessage(body)}` };
+  if (res.status !== 200) return { kind: 'error', status: res.status, why: `Compute API answered HTTP ${res.status}: ${googleErrorMessage(body)}` };
   const items = (JSON.parse(body) as GuestAttributes).queryValue?.items ?? [];
   const item = items.find((i) => i.namespace === VM_STATUS_NAMESPACE && i.key === VM_STATUS_KEY);
   if (!item?.value) return { kind: 'none', why: `no ${VM_STATUS_NAMESPACE}/${VM_STATUS_KEY} among the VM's guest attributes` };

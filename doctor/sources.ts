@@ -44,6 +44,15 @@ export class Sources {
     return this.memo.get(key) as Promise<T>;
   }
 
+  /** The API server's version (GET /version): proves the cluster answers through the user's kubeconfig at all. */
+  clusterVersion(): Promise<string> {
+    return this.once('version', async () => {
+      const v = await this.ctx.kube.object<{ gitVersion?: string }>('/version');
+      if (typeof v.gitVersion !== 'string') throw new Error('GET /version: no gitVersion in the answer');
+      return v.gitVersion;
+    });
+  }
+
   vmStatus(vm: VmOutput): Promise<VmStatusAnswer> {
     return this.once(`vm:${vm.name}`, async () => readVmStatus({
       computeUrl: this.ctx.computeUrl, ...this.ctx.location, instance: vm.instance, token: await this.ctx.accessToken(),

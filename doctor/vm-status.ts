@@ -15,8 +15,8 @@ export interface VmStatus {
   reportedAt: string;
   /** How the last bootstrap run ended, as its caller told the reporter. */
   bootstrap: { phase: string; exitCode: number; lastError: string | null };
-  /** The istio-token file's modification time: when bootstrap last minted it; null when there is none. */
-  token: { mintedAt: string | null };
+  /** The istio-token file's modification time (when bootstrap last minted it) and its JWT's exp; null when there is none. */
+  token: { mintedAt: string | null; expiresAt: string | null };
   /** istiod's name as the VM resolves it (it must be the east-west gateway's IP) and a TCP connect to it. */
   istiod: { host: string; expectedIp: string; resolvedIp: string | null; port: number; reachable: boolean };
   /** Each callee's cluster name, resolved on the VM (the sidecar's DNS capture answers these). */
@@ -51,8 +51,11 @@ export const vmStatusSchema = {
       },
     },
     token: {
-      type: 'object', additionalProperties: false, required: ['mintedAt'],
-      properties: { mintedAt: { type: 'string', pattern: RFC3339_SECONDS, nullable: true } },
+      type: 'object', additionalProperties: false, required: ['mintedAt', 'expiresAt'],
+      properties: {
+        mintedAt: { type: 'string', pattern: RFC3339_SECONDS, nullable: true },
+        expiresAt: { type: 'string', pattern: RFC3339_SECONDS, nullable: true },
+      },
     },
     istiod: {
       type: 'object', additionalProperties: false, required: ['host', 'expectedIp', 'resolvedIp', 'port', 'reachable'],

@@ -44,7 +44,11 @@ export interface StackConfig {
     /** Refuse `pulumi destroy` of the cluster (on for prod). */
     deletionProtection: boolean;
   };
-  versions: { istio: string; skywalking: string; skywalkingChart: string; onlineBoutique: string };
+  versions: {
+    istio: string; skywalking: string; skywalkingChart: string; onlineBoutique: string;
+    /** SHA-256 the VMs require of istio-sidecar.deb; '' trusts the .sha256 file the release publishes next to it. */
+    istioSidecarSha256: string;
+  };
   observability: {
     /** Where sidecars send ALS: our receiver (which forwards metrics to OAP) or OAP's own mx-mesh analysis. */
     alsTarget: AlsTarget;
@@ -93,7 +97,7 @@ const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 export const SETTINGS = {
   network: ['subnetCidr', 'podsCidr', 'servicesCidr', 'masterCidr'],
   cluster: ['machineType', 'nodeCount', 'privateNodes', 'releaseChannel', 'deletionProtection'],
-  versions: ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique'],
+  versions: ['istio', 'skywalking', 'skywalkingChart', 'onlineBoutique', 'istioSidecarSha256'],
   observability: ['alsTarget', 'oapReplicas', 'oapStorage', 'receiverReplicas', 'receiverMaxReplicas'],
   vmWorkload: ['name', 'port', 'protocol', 'machineType'],
 } as const;
@@ -315,6 +319,9 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
       `(the OAP release chart ${skywalkingChart} is pinned with in infra/charts.ts)`),
     skywalkingChart,
     onlineBoutique: r.oneOf('meshscope:versions.onlineBoutique', ver.onlineBoutique, boutiqueVersions, newest(boutiqueVersions), `(Online Boutique releases ${pinned})`),
+    // Pins the package beyond TLS and the release's own checksum file (which lives in the same bucket as the .deb).
+    istioSidecarSha256: r.string('meshscope:versions.istioSidecarSha256', ver.istioSidecarSha256, /^[0-9a-f]{64}$/,
+      'allowed: 64 lowercase hex digits, the SHA-256 of istio-sidecar.deb of meshscope:versions.istio (its .sha256 file in the release bucket), or unset', ''),
   };
 
   const obs = r.object('meshscope:observability');

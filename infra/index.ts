@@ -108,8 +108,9 @@ const vmWorkloads = new VmWorkloads('vm', {
   vmTag: network.tags.vm,
   workloads: config.vmWorkloads,
   namespace: boutique.namespace,
-  versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique },
-  // The internal address: the VMs mint their tokens from inside the VPC, where the authorised networks admit them.
+  versions: { istio: config.versions.istio, onlineBoutique: config.versions.onlineBoutique, istioSidecarSha256: config.versions.istioSidecarSha256 },
+  // The internal address: the VMs mint their tokens from inside the VPC, where the authorised networks admit them;
+  // being an IP, it is also what the VMs exclude from the sidecar's capture (vm-bootstrap/control-paths.ts).
   cluster: { endpoint: cluster.internalEndpoint, caCertificateBase64: cluster.caCertificate, name: cluster.name },
   mesh: { meshId: mesh.meshId, network: mesh.network, eastwestGatewayIp: mesh.eastwestGatewayIp, istiodHost: mesh.istiodHost, ready: mesh.ready },
   alsAddress: observability.alsAddressForVms,

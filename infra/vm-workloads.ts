@@ -40,7 +40,8 @@ export interface VmWorkloadsArgs {
   vmTag: string;
   workloads: VmWorkloadConfig[];
   namespace: pulumi.Input<string>;
-  versions: { istio: string; onlineBoutique: string };
+  /** istioSidecarSha256: '' trusts the checksum the Istio release publishes next to the .deb. */
+  versions: { istio: string; onlineBoutique: string; istioSidecarSha256?: string };
   cluster: { endpoint: pulumi.Input<string>; caCertificateBase64: pulumi.Input<string>; name: pulumi.Input<string> };
   mesh: { meshId: string; network: string; eastwestGatewayIp: pulumi.Input<string>; istiodHost: string; ready: pulumi.Input<pulumi.Resource>[] };
   /** IP:port the VM sidecars stream ALS to. */

@@ -21,6 +21,11 @@ readonly METADATA_URL="${MESHSCOPE_METADATA_URL:-http://metadata.google.internal
 readonly KUBE_ATTEMPTS="${MESHSCOPE_KUBE_ATTEMPTS:-3}"
 readonly KUBE_RETRY_DELAY="${MESHSCOPE_KUBE_RETRY_DELAY:-5}"
 readonly ISTIO_RELEASE_URL="https://storage.googleapis.com/istio-release/releases"
+# The .deb download is bounded: a connection that does not open in 10 s, a transfer slower than 10 kB/s for
+# 60 s, or one attempt over 10 min fails (and is retried twice), and all attempts together stop after 20 min,
+# so a stalled mirror fails the run (the agent retries with backoff and keeps reporting) instead of hanging it.
+readonly DOWNLOAD_LIMITS=(--connect-timeout 10 --speed-limit 10240 --speed-time 60 --max-time 600
+  --retry 2 --retry-connrefused --retry-max-time 1200)
 readonly TOKEN_AUDIENCE=istio-ca
 readonly TOKEN_SECONDS=3600
 readonly ROOT_CERT_CONFIGMAP=istio-ca-root-cert
@@ -103,6 +108,8 @@ is_endpoint() {
 }
 
 is_version() { [[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; }
+is_sha256() { [[ $1 =~ ^[0-9a-f]{64}$ ]]; }
+is_sha256_pin() { [[ $1 == published ]] || is_sha256 "$1"; }
 # No whitespace or '%': the image lands in a systemd ExecStart line.
 is_image() { [[ $1 =~ ^[a-z0-9][A-Za-z0-9._/:@-]*$ ]]; }
 is_pem_cert() { grep -q -- '-----BEGIN CERTIFICATE-----' "$1"; }
@@ -123,7 +130,7 @@ file_attr() {
 }
 
 readonly REQUIRED_ATTRS=(
-  workload namespace service-account workload-image istio-version cluster-endpoint cluster-ca-cert
+  workload namespace service-account workload-image istio-version istio-sidecar-sha256 cluster-endpoint cluster-ca-cert
   east-west-gateway-ip istiod-host cluster-env mesh-config workload-env
 )
 for attr in "${REQUIRED_ATTRS[@]}"; do
@@ -135,12 +142,13 @@ scalar_attr NAMESPACE namespace is_dns_label 'a DNS label (lowercase letters, di
 scalar_attr SERVICE_ACCOUNT service-account is_dns_name 'a Kubernetes service account name'
 scalar_attr IMAGE workload-image is_image 'a container image reference without spaces'
 scalar_attr ISTIO_VERSION istio-version is_version 'an Istio release version like 1.31.0'
+scalar_attr SIDECAR_SHA256 istio-sidecar-sha256 is_sha256_pin "a SHA-256 (64 lowercase hex digits) or 'published'"
 scalar_attr CLUSTER_ENDPOINT cluster-endpoint is_endpoint 'an IPv4 address or DNS name with optional :port'
 scalar_attr EAST_WEST_IP east-west-gateway-ip is_ipv4 'an IPv4 address'
 scalar_attr ISTIOD_HOST istiod-host is_dns_name 'a DNS name like istiod.istio-system.svc'
 file_attr cluster-ca-cert is_pem_cert 'a PEM certificate'
 file_attr workload-env is_env_file 'an env file of NAME=value lines'
-readonly WORKLOAD NAMESPACE SERVICE_ACCOUNT IMAGE ISTIO_VERSION CLUSTER_ENDPOINT EAST_WEST_IP ISTIOD_HOST
+readonly WORKLOAD NAMESPACE SERVICE_ACCOUNT IMAGE ISTIO_VERSION SIDECAR_SHA256 CLUSTER_ENDPOINT EAST_WEST_IP ISTIOD_HOST
 log "bootstrapping $WORKLOAD (namespace $NAMESPACE, service account $SERVICE_ACCOUNT, Istio $ISTIO_VERSION)"
 
 # ---------------------------------------------------------------------------------------------------
@@ -170,7 +178,9 @@ is_installed() {
 }
 
 # First boot races the image's own unattended-upgrades for the dpkg lock: wait for it, bounded.
-readonly APT_OPTIONS=(-q -o DPkg::Lock::Timeout=300)
+# APT::Sandbox::User=root: apt's download methods then leave as root, whose connections the sidecar does not
+# capture (control-paths.ts), so a package install works while the sidecar has no listeners.
+readonly APT_OPTIONS=(-q -o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root)
 APT_UPDATED=0
 apt_install() {
   if ((APT_UPDATED == 0)); then
@@ -196,11 +206,27 @@ if [[ $sidecar_version != "installed $ISTIO_VERSION" ]]; then
   deb="$ROOT/var/cache/meshscope/istio-sidecar-$ISTIO_VERSION.deb"
   mkdir -p "$(dirname "$deb")"
   log "installing istio-sidecar $ISTIO_VERSION (found: '${sidecar_version:-none}')"
-  curl -fsSL --retry 5 --retry-connrefused -o "$deb.part" "$ISTIO_RELEASE_URL/$ISTIO_VERSION/deb/istio-sidecar.deb" ||
-    die "cannot download istio-sidecar.deb $ISTIO_VERSION from $ISTIO_RELEASE_URL"
+  url="$ISTIO_RELEASE_URL/$ISTIO_VERSION/deb/istio-sidecar.deb"
+  curl -fsSL "${DOWNLOAD_LIMITS[@]}" -o "$deb.part" "$url" ||
+    die "cannot download $url within the download limits (10 s to connect, 10 kB/s, 10 min)"
+  # The release publishes "<sha256> istio-sidecar.deb" next to the package (istio/release-builder CreateSha).
+  curl -fsSL "${DOWNLOAD_LIMITS[@]}" -o "$WORK/deb.sha256" "$url.sha256" || die "cannot download the checksum $url.sha256"
+  published="$(awk 'NR == 1 { print $1 }' "$WORK/deb.sha256")"
+  is_sha256 "$published" || die "$url.sha256 holds no SHA-256: '$(head -c 100 "$WORK/deb.sha256")'"
+  if [[ $SIDECAR_SHA256 != published && $SIDECAR_SHA256 != "$published" ]]; then
+    rm -f "$deb.part"
+    die "the release publishes SHA-256 $published for istio-sidecar.deb $ISTIO_VERSION, the stack pins $SIDECAR_SHA256 (meshscope:versions.istioSidecarSha256): not installing it"
+  fi
+  actual="$(sha256sum "$deb.part" | cut -d ' ' -f 1)"
+  if [[ $actual != "$published" ]]; then
+    rm -f "$deb.part"
+    die "downloaded istio-sidecar.deb $ISTIO_VERSION has SHA-256 $actual, not the $published its checksum file names: not installing it"
+  fi
+  log "istio-sidecar.deb $ISTIO_VERSION matches SHA-256 $actual"
   mv -f "$deb.part" "$deb"
-  # apt-get, not dpkg -i: the package depends on iptables and iproute2.
-  apt_install "$deb"
+  # apt-get, not dpkg -i: the package depends on iptables and iproute2. --allow-downgrades: a pinned version
+  # can also move back, which apt-get -y otherwise refuses (exit 100) on every run.
+  apt_install --allow-downgrades "$deb"
   SIDECAR_CHANGED=1
 fi
 

@@ -20,6 +20,8 @@ export const metadataKeys = {
     serviceAccount: "meshscope-service-account",
     workloadImage: "meshscope-workload-image",
     istioVersion: "meshscope-istio-version",
+    /** The SHA-256 istio-sidecar.deb must have, or "published": the .sha256 file the release serves next to it. */
+    istioSidecarSha256: "meshscope-istio-sidecar-sha256",
     clusterEndpoint: "meshscope-cluster-endpoint",
     clusterCaCert: "meshscope-cluster-ca-cert",
     eastWestGatewayIp: "meshscope-east-west-gateway-ip",

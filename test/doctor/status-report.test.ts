@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { calleeAddresses, outboundCluster } from '../../doctor/expectations';
 import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE, type VmStatus } from '../../doctor/vm-status';
 import { FakeEnvoyAdmin, FakeMetadataServer, listeningPort, STATUS_SCRIPT, VmSandbox } from './vm-sandbox';
+import { HANG_GUARD_MS } from '../vm-bootstrap/sandbox';
 
 const NS = 'boutique';
 const WORKLOAD = 'checkoutservice';
@@ -16,10 +17,14 @@ const ISTIOD_HOST = 'istiod.istio-system.svc';
 const EAST_WEST_IP = '127.0.0.1';
 const ALS = '10.10.0.7:11800';
 const MINTED = new Date('2026-12-01T10:00:00Z');
-const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl';
+const EXPIRES = new Date('2026-12-01T11:00:00Z');
+// A service account JWT (unsigned): its exp claim is the one time the report reads from inside it.
+const TOKEN = ['{"alg":"RS256"}', JSON.stringify({ sub: 'system:serviceaccount:boutique:paymentservice', exp: EXPIRES.getTime() / 1000 }), 'signature']
+  .map((part) => Buffer.from(part).toString('base64url')).join('.');
 
 describe('vm-bootstrap/status-report.sh', function () {
-  this.timeout(20_000);
+  // A hang guard only: the script's own probes are bounded (timeout 3, curl --max-time), the machine's load is not.
+  this.timeout(HANG_GUARD_MS);
   const metadata = new FakeMetadataServer();
   const envoy = new FakeEnvoyAdmin();
   let urls: { metadataUrl: string; envoyAdmin: string };
@@ -87,11 +92,23 @@ describe('vm-bootstrap/status-report.sh', function () {
     assert.equal(s.token.mintedAt, '2026-12-01T10:00:00Z');
   });
 
-  it('reports no mint time when the VM has no istio-token', async () => {
+  it('reports when the istio-token expires, from its JWT exp claim', async () => {
+    const s = await report();
+    assert.equal(s.token.expiresAt, '2026-12-01T11:00:00Z');
+  });
+
+  it('reports no mint or expiry time when the VM has no istio-token', async () => {
     vm.remove();
     vm = new VmSandbox().resolves({ [ISTIOD_HOST]: EAST_WEST_IP });
     const s = await report();
-    assert.equal(s.token.mintedAt, null);
+    assert.deepEqual(s.token, { mintedAt: null, expiresAt: null });
+  });
+
+  it('resolves the callees as the workload’s user, whose DNS the sidecar captures (root’s it does not)', async () => {
+    vm.user('meshscope-app', 999);
+    const s = await report();
+    assert.ok(s.dns.every((d) => d.resolvedIp?.startsWith('10.24.0.')), JSON.stringify(s.dns));
+    for (const c of CALLEES) assert.ok(vm.calls().includes(`runuser -u meshscope-app -- getent ahostsv4 ${c.split(':')[0]}`), vm.calls().join('\n'));
   });
 
   it('never writes the token or credential-shaped text from the last error', async () => {

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { HANG_GUARD_MS } from '../vm-bootstrap/sandbox';
 
 export const STATUS_SCRIPT = join(__dirname, '..', '..', 'vm-bootstrap', 'status-report.sh');
 const SHIMS = join(__dirname, 'shims');
@@ -73,7 +74,7 @@ export class VmSandbox {
     };
     // Asynchronous: the stand-ins live in this process's event loop.
     return new Promise((resolve) => {
-      execFile('bash', [STATUS_SCRIPT, ...args], { env: vars, timeout: 15_000 }, (error, stdout, stderr) => {
+      execFile('bash', [STATUS_SCRIPT, ...args], { env: vars, timeout: HANG_GUARD_MS }, (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr });
       });

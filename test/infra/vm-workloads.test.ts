@@ -176,6 +176,24 @@ describe('VM workloads', () => {
     assert.match(shipping.inputs.metadata[metadataKeys.workloadEnv], /^PORT=50051$/m);
   });
 
+  it('keeps the cluster component\u2019s endpoint and the metadata server out of the VM sidecar\u2019s capture (cluster.env)', () => {
+    const endpoint = dev.one('gcp:container/cluster:Cluster').state.endpoint as string;
+    for (const w of ['checkoutservice', 'paymentservice']) {
+      const metadata = instance(dev, w).inputs.metadata;
+      assert.equal(metadata[metadataKeys.clusterEndpoint], endpoint);
+      assert.match(metadata[metadataKeys.clusterEnv], new RegExp(`^ISTIO_SERVICE_EXCLUDE_CIDR=169\\.254\\.169\\.254/32,${endpoint.replace(/\./g, '\\.')}/32$`, 'm'));
+    }
+  });
+
+  it('passes meshscope:versions.istioSidecarSha256 to the VMs, and "published" when it is unset', async () => {
+    assert.equal(instance(dev, 'checkoutservice').inputs.metadata[metadataKeys.istioSidecarSha256], 'published');
+    const sha = 'ab'.repeat(32);
+    const run = await runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: '1.30.3', skywalking: '10.4.0', skywalkingChart: '4.9.0', onlineBoutique: 'v0.10.6', istioSidecarSha256: sha } } });
+    assert.equal(instance(run, 'paymentservice').inputs.metadata[metadataKeys.istioSidecarSha256], sha);
+    await assert.rejects(runProgram({ stack: 'dev', config: { 'meshscope:versions': { istio: '1.30.3', skywalking: '10.4.0', skywalkingChart: '4.9.0', onlineBoutique: 'v0.10.6', istioSidecarSha256: 'ABC' } } }),
+      /meshscope:versions\.istioSidecarSha256: got "ABC"; allowed: 64 lowercase hex digits/);
+  });
+
   it('sends VM ALS to OAP internal address when als.target is oap', async () => {
     const run = await runProgram({ stack: 'dev', config: { 'meshscope:observability': { alsTarget: 'oap' } } });
     const mesh = parse(instance(run, 'checkoutservice').inputs.metadata[metadataKeys.meshConfig]);

@@ -9,10 +9,10 @@ import { boutiqueService } from "../../catalog/src/online-boutique";
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, jwtClaims, useFakeGcp } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput, VmServiceName } from "./inputs";
-import { RunResult, Sandbox } from "./sandbox";
+import { HANG_GUARD_MS, RunResult, Sandbox } from "./sandbox";
 
 // Every apt-get call waits for the dpkg lock the image's unattended-upgrades may hold at first boot.
-const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300";
+const aptGet = "apt-get -q -o DPkg::Lock::Timeout=300 -o APT::Sandbox::User=root";
 const istiodLine = /^(\S+)\s+istiod\.istio-system\.svc$/;
 const tokenPath = "var/run/secrets/tokens/istio-token";
 const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];
@@ -22,7 +22,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 const restartsOrStarts = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
 
 describe("bootstrap.sh run in a throwaway root", function () {
-    this.timeout(30_000);
+    this.timeout(HANG_GUARD_MS);
     const fake = useFakeGcp();
 
     before(() => {
@@ -87,14 +87,26 @@ describe("bootstrap.sh run in a throwaway root", function () {
                 assert.ok(firstCalls.includes(`${aptGet} install -y --no-install-recommends podman jq`), firstCalls.join("\n"));
             });
 
-            it("downloads the pinned istio-sidecar.deb from the Istio release bucket", () => {
-                assert.deepEqual(firstCalls.filter((call) => call.startsWith("curl-download")),
-                    ["curl-download https://storage.googleapis.com/istio-release/releases/1.31.0/deb/istio-sidecar.deb"]);
+            it("downloads the pinned istio-sidecar.deb and the checksum published next to it from the Istio release bucket", () => {
+                const url = "https://storage.googleapis.com/istio-release/releases/1.31.0/deb/istio-sidecar.deb";
+                assert.deepEqual(firstCalls.filter((call) => call.startsWith("curl-download")), [`curl-download ${url}`, `curl-download ${url}.sha256`]);
             });
 
-            it("installs the downloaded deb with apt-get so its dependencies come along", () => {
+            it("bounds each download in time: connect, stall (speed over a window), each attempt and all retries", () => {
+                for (const call of sandbox.shimState("curl-args")) {
+                    for (const option of ["--connect-timeout 10", "--speed-limit 10240 --speed-time 60", "--max-time 600", "--retry-max-time 1200"]) {
+                        assert.ok(call.includes(option), `${option} missing from: ${call}`);
+                    }
+                }
+            });
+
+            it("checks the deb against the published checksum before installing it", () => {
+                assert.match(sandbox.journal(), /^meshscope-bootstrap: istio-sidecar\.deb 1\.31\.0 matches SHA-256 [0-9a-f]{64}$/m);
+            });
+
+            it("installs the downloaded deb with apt-get so its dependencies come along, older versions allowed", () => {
                 const deb = join(sandbox.root, "var/cache/meshscope/istio-sidecar-1.31.0.deb");
-                assert.ok(firstCalls.includes(`${aptGet} install -y --no-install-recommends ${deb}`), firstCalls.join("\n"));
+                assert.ok(firstCalls.includes(`${aptGet} install -y --no-install-recommends --allow-downgrades ${deb}`), firstCalls.join("\n"));
             });
 
             it("writes cluster.env exactly as rendered, mode 644", () => {

@@ -2,6 +2,7 @@
 // run in a throwaway root against the loopback metadata server and Kubernetes API, which refuse, fail and
 // change the way the real ones do. One `describe` per situation an operator would be paged for.
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
@@ -9,24 +10,30 @@ import { parseVmStatus, VM_STATUS_KEY, VM_STATUS_NAMESPACE } from "../../doctor/
 import { renderVmBootstrap, VmBootstrap } from "../../vm-bootstrap/render";
 import { serviceAccountJwt, useFakeGcp } from "./fake-gcp";
 import { namespace, vmInput } from "./inputs";
-import { RunResult, Sandbox } from "./sandbox";
+import { HANG_GUARD_MS, RunResult, Sandbox } from "./sandbox";
 
 const name = "paymentservice";
 const unit = `meshscope-${name}.service`;
 const bootstrapOf = (rendered: VmBootstrap) => rendered.metadata["meshscope-bootstrap"];
 const unitCalls = (calls: string[]) => calls.filter((call) => /^systemctl (enable|start|restart|stop)/.test(call));
 
-/** Waits (bounded) until `done` holds: for a background agent to reach a point, not a measurement. */
-async function until(what: string, done: () => boolean): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-        if (done()) return;
+/**
+ * Waits until `done` holds: for a background agent to reach a point (a journal line), however long a busy machine
+ * takes. It gives up early only when the agent has exited without getting there, and otherwise only at the hang guard.
+ */
+async function until(what: string, done: () => boolean, running: Promise<RunResult>): Promise<void> {
+    let ended: RunResult | undefined;
+    void running.then((result) => (ended = result));
+    const giveUp = Date.now() + HANG_GUARD_MS;
+    while (!done()) {
+        if (ended !== undefined) throw new Error(`the agent exited (code ${ended.code}) before ${what}:\n${ended.stderr}`);
+        if (Date.now() > giveUp) throw new Error(`gave up waiting until ${what} (hang guard)`);
         await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`gave up waiting until ${what}`);
 }
 
 describe("a VM through failures and changes", function () {
-    this.timeout(30_000);
+    this.timeout(HANG_GUARD_MS);
     const fake = useFakeGcp();
     let sandbox: Sandbox;
     let rendered: VmBootstrap;
@@ -204,7 +211,7 @@ describe("a VM through failures and changes", function () {
         let mintedBefore: number;
         beforeEach(async () => {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             callsBefore = sandbox.calls().length;
             mintedBefore = fake.gcp.minted.length;
             fake.gcp.update({ "meshscope-workload-env": `${fake.gcp.attributes["meshscope-workload-env"]}LOG_LEVEL=debug\n` });
@@ -278,10 +285,24 @@ describe("a VM through failures and changes", function () {
         });
     });
 
+    describe("when an operator runs `sudo systemctl restart meshscope-agent` (the doctor's advice)", () => {
+        it("the restarted agent runs the bootstrap again at once, with no metadata change", async () => {
+            const first = await boot({ MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            assert.equal(first.code, 0, first.stderr);
+            const before = (sandbox.journal().match(/^meshscope-bootstrap: done: /gm) ?? []).length;
+            // systemd's restart: the unit's ExecStart, the installed agent, started afresh.
+            const execStart = /^ExecStart=(.*)$/m.exec(sandbox.file("etc/systemd/system/meshscope-agent.service"))?.[1];
+            assert.equal(execStart, "/usr/local/sbin/meshscope-agent");
+            const restarted = await sandbox.run(sandbox.file(execStart.slice(1)), fake.gcp.metadataUrl, { MESHSCOPE_AGENT_MAX_RUNS: "1" });
+            assert.equal(restarted.code, 0, restarted.stderr);
+            assert.equal((sandbox.journal().match(/^meshscope-bootstrap: done: /gm) ?? []).length, before + 1);
+        });
+    });
+
     describe("when the bootstrap logic itself is edited", () => {
         it("the running agent runs the new bootstrap from metadata, no new VM needed", async () => {
             const running = boot({ MESHSCOPE_AGENT_MAX_RUNS: "2" });
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             const edited = bootstrapOf(rendered).replace(/^log "done: /m, 'log "edited bootstrap ran"\nlog "done: ');
             fake.gcp.update({ "meshscope-bootstrap": edited });
             const result = await running;
@@ -293,13 +314,120 @@ describe("a VM through failures and changes", function () {
     describe("when the agent itself is edited", () => {
         it("the running agent installs the new one and exits for systemd to start it", async () => {
             const running = boot();
-            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()));
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
             const edited = `${rendered.metadata["meshscope-agent"]}# edited\n`;
             fake.gcp.update({ "meshscope-agent": edited });
             const result = await running;
             assert.equal(result.code, 0, result.stderr);
             assert.equal(readFileSync(join(sandbox.root, "usr/local/sbin/meshscope-agent"), "utf8"), edited);
             assert.match(sandbox.journal(), /installed a new agent/);
+        });
+    });
+
+    describe("when a wrong east-west gateway IP restarts the sidecar away from istiod, then the corrected IP arrives", () => {
+        const captureEnv = () => ({ SHIM_REACHABLE_ISTIOD: "10.128.0.20", SHIM_KUBE_ENDPOINT: fake.gcp.kubeEndpoint });
+        const reports = () => fake.gcp.guestAttributes.filter((a) => a.namespace === VM_STATUS_NAMESPACE && a.key === VM_STATUS_KEY)
+            .map((a) => parseVmStatus(a.value, "the agent's report"));
+        let result: RunResult;
+        let activeWhileCut: string[];
+        let hostsWhileCut: string;
+        let reportsWhileCut: number;
+        beforeEach(async () => {
+            const running = boot({ ...captureEnv(), MESHSCOPE_AGENT_MAX_RUNS: "3" });
+            await until("the agent converged once", () => /converged \(run 1\)/.test(sandbox.journal()), running);
+            fake.gcp.update({ "meshscope-east-west-gateway-ip": "10.128.0.99" });
+            await until("the agent converged on the wrong IP", () => /converged \(run 2\)/.test(sandbox.journal()), running);
+            activeWhileCut = sandbox.active();
+            hostsWhileCut = sandbox.file("etc/hosts");
+            reportsWhileCut = reports().length;
+            fake.gcp.update({ "meshscope-east-west-gateway-ip": "10.128.0.20" });
+            result = await running;
+        });
+
+        it("the sidecar restarts onto the wrong IP, where istiod gives it no listener", () => {
+            assert.ok(activeWhileCut.includes("istio.service"), activeWhileCut.join(", "));
+            assert.match(hostsWhileCut, /^10\.128\.0\.99 istiod\.istio-system\.svc$/m);
+            assert.match(sandbox.file("etc/hosts"), /^10\.128\.0\.20 istiod\.istio-system\.svc$/m);
+        });
+
+        it("the agent still sees the corrected metadata and converges without a reboot", () => {
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(sandbox.journal(), /converged \(run 3\)/);
+            assert.deepEqual(sandbox.calls().filter((call) => call.startsWith("captured-refused")), []);
+        });
+
+        it("reports each step to the guest attributes, the cut-off one included", () => {
+            assert.ok(reportsWhileCut >= 2, String(reportsWhileCut));
+            assert.deepEqual(reports().map((r) => [r.bootstrap.phase, r.istiod.expectedIp]).filter((_, i, all) => i === 0 || all[i - 1][1] !== all[i][1]),
+                [["done", "10.128.0.20"], ["done", "10.128.0.99"], ["done", "10.128.0.20"]]);
+        });
+
+        it("without the capture exclusions the same VM could not even read its metadata (the model can fail)", async () => {
+            const withoutExclusions = fake.gcp.attributes["meshscope-cluster-env"].split("\n")
+                .filter((line) => !/^ISTIO_(SERVICE_EXCLUDE_CIDR|OUTBOUND_OWNER_GROUPS_EXCLUDE)=/.test(line)).join("\n");
+            fake.gcp.update({ "meshscope-cluster-env": withoutExclusions, "meshscope-east-west-gateway-ip": "10.128.0.99" });
+            const cut = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, captureEnv());
+            assert.equal(cut.code, 0, cut.stderr);
+            const stuck = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, captureEnv());
+            assert.notEqual(stuck.code, 0);
+            assert.match(sandbox.journal(), /ERROR: cannot reach the metadata server/);
+            assert.ok(sandbox.calls().includes("captured-refused 169.254.169.254"), sandbox.calls().join("\n"));
+        });
+    });
+
+    describe("when the pinned Istio version moves up and then back down", () => {
+        const runs: RunResult[] = [];
+        const versions: (string | undefined)[] = [];
+        const sidecarRestarts: string[][] = [];
+        beforeEach(async () => {
+            runs.length = 0;
+            versions.length = 0;
+            sidecarRestarts.length = 0;
+            for (const version of ["1.31.0", "1.31.1", "1.31.0"]) {
+                fake.gcp.update({ "meshscope-istio-version": version });
+                const before = sandbox.calls().length;
+                runs.push(await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl));
+                versions.push(sandbox.installed("istio-sidecar"));
+                sidecarRestarts.push(unitCalls(sandbox.calls().slice(before)).filter((call) => call.includes("istio.service")));
+            }
+        });
+
+        it("installs each version in turn, the older one again too (apt-get --allow-downgrades)", () => {
+            assert.deepEqual(runs.map((r) => r.code), [0, 0, 0], runs.map((r) => r.stderr).join("\n"));
+            assert.deepEqual(versions, ["1.31.0", "1.31.1", "1.31.0"]);
+        });
+
+        it("restarts the sidecar on each change of version", () => {
+            assert.deepEqual(sidecarRestarts, [["systemctl enable --now istio.service"], ["systemctl restart istio.service"], ["systemctl restart istio.service"]]);
+        });
+    });
+
+    describe("the istio-sidecar.deb checksum", () => {
+        const fakeDebSha = (version: string) => createHash("sha256").update(`Package: istio-sidecar\nVersion: ${version}\n`).digest("hex");
+
+        it("refuses a deb whose bytes differ from the checksum published next to it, installing nothing", async () => {
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl, { SHIM_DEB_TAMPERED: "1" });
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), /ERROR: downloaded istio-sidecar\.deb 1\.31\.0 has SHA-256 [0-9a-f]{64}, not the [0-9a-f]{64} its checksum file names: not installing it/);
+            assert.equal(sandbox.installed("istio-sidecar"), undefined);
+            assert.equal(sandbox.exists("var/cache/meshscope/istio-sidecar-1.31.0.deb.part"), false);
+        });
+
+        it("refuses a release whose published checksum is not the one the stack pins", async () => {
+            const pinned = renderVmBootstrap({ ...vmInput(name, { endpoint: fake.gcp.kubeEndpoint, caCertPem: fake.pki.clusterCaPem }),
+                versions: { istio: "1.31.0", onlineBoutique: "v0.10.6", istioSidecarSha256: "0".repeat(64) } });
+            fake.gcp.update({ "meshscope-istio-sidecar-sha256": pinned.metadata["meshscope-istio-sidecar-sha256"] });
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
+            assert.notEqual(result.code, 0);
+            assert.match(sandbox.journal(), new RegExp(`ERROR: the release publishes SHA-256 ${fakeDebSha("1.31.0")} for istio-sidecar\\.deb 1\\.31\\.0, the stack pins 0{64} \\(meshscope:versions\\.istioSidecarSha256\\)`));
+            assert.equal(sandbox.installed("istio-sidecar"), undefined);
+        });
+
+        it("installs the deb when the stack pins exactly its checksum", async () => {
+            fake.gcp.update({ "meshscope-istio-sidecar-sha256": fakeDebSha("1.31.0") });
+            const result = await sandbox.run(bootstrapOf(rendered), fake.gcp.metadataUrl);
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(sandbox.installed("istio-sidecar"), "1.31.0");
         });
     });
 

@@ -163,9 +163,28 @@ describe("renderVmBootstrap", () => {
             ISTIO_SERVICE: `checkoutservice.${namespace}`,
             ISTIO_SERVICE_CIDR: "*",
             ISTIO_LOCAL_EXCLUDE_PORTS: "22,15090,15021,15020",
+            ISTIO_SERVICE_EXCLUDE_CIDR: "169.254.169.254/32,34.118.0.5/32",
+            ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE: "root",
             SERVICE_ACCOUNT: "checkoutservice",
         });
     });
+
+    it("keeps the metadata server and the cluster endpoint of the stack out of the sidecar's capture, and root's connections", () => {
+        const input = checkout();
+        input.cluster.endpoint = "10.0.0.2:443";
+        const env = sourcedClusterEnv(input);
+        assert.equal(env.ISTIO_SERVICE_EXCLUDE_CIDR, "169.254.169.254/32,10.0.0.2/32");
+        assert.equal(env.ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE, "root");
+    });
+
+    it("leaves a DNS-named cluster endpoint (GKE's DNS-based endpoint) to the owner-group exclusion: it has no fixed range", () => {
+        const input = checkout();
+        input.cluster.endpoint = "gke-0123456789abcdef.europe-west1.gke.goog";
+        const env = sourcedClusterEnv(input);
+        assert.equal(env.ISTIO_SERVICE_EXCLUDE_CIDR, "169.254.169.254/32");
+        assert.equal(env.ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE, "root");
+    });
+
 
     it("sorts cluster.env lines and quotes only what the shell would change", () => {
         const lines = renderVmBootstrap(checkout()).metadata["meshscope-cluster-env"].trimEnd().split("\n");

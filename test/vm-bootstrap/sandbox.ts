@@ -8,6 +8,13 @@ import { join, relative } from "node:path";
 const shimsDir = join(__dirname, "shims");
 const realCurl = ["/usr/bin/curl", "/bin/curl"].find(existsSync) ?? "curl";
 
+/**
+ * A hang guard, not a time limit: a scenario on a busy 2-core machine may take many times longer than on a quiet
+ * one, and the tests wait for what the scripts do (their exit, a journal line), never for a fixed time. Only a
+ * script or wait that never ends meets this, and then it fails instead of holding the run forever.
+ */
+export const HANG_GUARD_MS = 10 * 60_000;
+
 export interface RunResult {
     code: number;
     stdout: string;
@@ -53,7 +60,7 @@ export class Sandbox {
         const env = this.env(metadataUrl, extraEnv);
         // Asynchronous on purpose: the fake servers live in this process's event loop.
         return new Promise((resolve) => {
-            execFile("bash", [file], { env, timeout: 15_000 }, (error, stdout, stderr) => {
+            execFile("bash", [file], { env, timeout: HANG_GUARD_MS }, (error, stdout, stderr) => {
                 const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
                 resolve({ code, stdout, stderr });
             });
@@ -102,6 +109,18 @@ export class Sandbox {
     /** Recorded shim calls, one "command args..." string each. */
     calls(): string[] {
         return existsSync(this.callLog) ? readFileSync(this.callLog, "utf8").split("\n").filter((line) => line !== "") : [];
+    }
+
+    /** Lines a shim kept in its state file NAME (e.g. curl-args: the full command line of each faked download). */
+    shimState(name: string): string[] {
+        const file = join(this.state, name);
+        return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((line) => line !== "") : [];
+    }
+
+    /** The version of a package the apt-get shim installed, or undefined. */
+    installed(pkg: string): string | undefined {
+        const file = join(this.state, "pkgs", pkg);
+        return existsSync(file) ? readFileSync(file, "utf8") : undefined;
     }
 
     /** Lines the script sent to the journal through logger. */

@@ -4,6 +4,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { HANG_GUARD_MS } from "./sandbox";
 
 const repo = join(__dirname, "../..");
 
@@ -16,7 +17,9 @@ function scriptsUnder(dir: string): string[] {
 
 const scripts = [...scriptsUnder(join(repo, "vm-bootstrap")), ...scriptsUnder(join(__dirname, "shims"))];
 
-describe("shellcheck", () => {
+describe("shellcheck", function () {
+    // shellcheck takes seconds per script on a busy machine; only a hang should stop it.
+    this.timeout(HANG_GUARD_MS);
     before(function () {
         const found = spawnSync("shellcheck", ["--version"]);
         if (found.error) throw new Error("shellcheck is not installed: apt-get install -y shellcheck (.ci/run installs it)");

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { renderVmBootstrap } from "../../vm-bootstrap/render";
 import { FakeGcp, makePki } from "./fake-gcp";
 import { namespace, VM_SERVICES, vmInput } from "./inputs";
-import { Sandbox } from "./sandbox";
+import { HANG_GUARD_MS, Sandbox } from "./sandbox";
 
 const hostUnits = ["/usr/lib/systemd/system", "/lib/systemd/system"].find((dir) => existsSync(join(dir, "multi-user.target")));
 
@@ -26,7 +26,7 @@ function executable(root: string, path: string): void {
 }
 
 describe("systemd-analyze verify on the units the VM scripts write", function () {
-    this.timeout(30_000);
+    this.timeout(HANG_GUARD_MS);
     const dir = mkdtempSync(join(tmpdir(), "meshscope-units-"));
     const root = join(dir, "root");
     const written: string[] = [];
