@@ -16,7 +16,7 @@ import type { ChildMessage, ChildStats, DriverMessage } from './ipc';
 import { LatencyHistogram } from './latency';
 import { StreamTraffic, type TrafficOptions } from './traffic';
 
-const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsServiceDefinition } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 const MODES = ['raw', 'noop', 'oap', 'memory'] as const;
 type Mode = (typeof MODES)[number];

@@ -2,9 +2,9 @@
 // of the receiver gets a typed ReceiverConfig. The flag and env names of the first block are relied on
 // by the stack and other tools: do not rename them.
 import { parseArgs } from 'node:util';
-import { NODE_WITHOUT_METADATA, PEERLESS_CALLS, type NodeWithoutMetadata, type PeerlessCalls } from './analyze';
-import { PROTOCOL_DETECTIONS, type ProtocolDetection } from './analyze-entry';
-import { INSTANCE_PROPERTY_MODES, type InstancePropertiesMode } from './analyze-workload';
+import { NODE_WITHOUT_METADATA, PEERLESS_CALLS, type NodeWithoutMetadata, type PeerlessCalls } from './analysis/analyze';
+import { PROTOCOL_DETECTIONS, type ProtocolDetection } from './analysis/analyze-entry';
+import { INSTANCE_PROPERTY_MODES, type InstancePropertiesMode } from './analysis/analyze-workload';
 import { LOG_LEVELS, type LogLevel } from './log';
 
 export const SINK_NAMES = ['oap', 'memory', 'jsonl'] as const;

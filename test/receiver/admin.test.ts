@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { AdminServer, sendJson, type Readiness } from '../../receiver/src/admin';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { AdminServer, sendJson, type Readiness } from '../../receiver/src/admin/admin';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { MemorySink } from '../../receiver/src/sinks/memory';
 import { httpMetric } from './harness';
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { MemorySink } from '../../receiver/src/sinks/memory';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { httpMetric, tcpMetric } from './harness';
 
 describe('memory sink topology', () => {

@@ -2,7 +2,7 @@
 // nothing queued lost when a pod goes away mid-call, readiness while some pods are down, and which
 // targets it watches for new pods. Two real collect servers on 127.0.0.2 and 127.0.0.3, one port.
 import { strict as assert } from 'node:assert';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { OapSink } from '../../receiver/src/sinks/oap';
 import { OapTargetWatch } from '../../receiver/src/sinks/oap-target';
 import { SlowOap } from './faults/fault-harness';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { OapSink, type OapSinkOptions } from '../../receiver/src/sinks/oap';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { FakeOap, freePort, httpMetric, tcpMetric, waitFor } from './harness';
 
 describe('oap sink', function () {

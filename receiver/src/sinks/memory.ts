@@ -7,8 +7,8 @@
 // apart under `sides`; the edge's headline numbers come from one side only, the server's when it has
 // reported (it saw the real handling; latency excludes the client's network path), else the client's
 // (calls to something outside the mesh are seen by the client only), else the proxy's.
-import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
-import type { SinkStats } from '../metrics';
+import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../analysis/mesh-metric';
+import type { SinkStats } from '../admin/metrics';
 import { CallStats, type CallStatsState, type LatencyPercentiles } from './call-stats';
 import type { Sink } from './sink';
 

@@ -19,13 +19,13 @@
 // so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
 import { OapTargetWatch } from './oap-target';
-import type { Int64 } from '../int64';
-import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
-import type { SinkStats } from '../metrics';
+import type { Int64 } from '../analysis/int64';
+import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../analysis/mesh-metric';
+import type { SinkStats } from '../admin/metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
 import {
   MESH_METRIC_SERVICE, meshMetricFieldNumbers, meshMetricServiceDefinition, meshMetricsEncoder,
-} from '../skywalking-protos';
+} from './skywalking-protos';
 import { Backpressure } from './backpressure';
 import { BoundedQueue, Capacity } from './bounded-queue';
 import type { Sink } from './sink';

@@ -2,8 +2,8 @@
 // was sent (duplicates included), /metrics read the way Prometheus reads it, and sidecar traffic whose
 // every entry is told apart by its path.
 import * as grpc from '@grpc/grpc-js';
-import { meshMetricServiceDefinition, type ServiceMeshMetricsWire } from '../../../receiver/src/skywalking-protos';
-import type { HttpAccessLogEntry } from '../../../receiver/src/envoy-protos';
+import { meshMetricServiceDefinition, type ServiceMeshMetricsWire } from '../../../receiver/src/sinks/skywalking-protos';
+import type { HttpAccessLogEntry } from '../../../receiver/src/als/envoy-protos';
 import { httpCall, pod, type WorkloadSpec } from '../../fixtures/mesh-fixtures';
 
 /** ServiceMeshMetricService/collect answering each call `delayMs` after it ended; keeps every endpoint it got. */

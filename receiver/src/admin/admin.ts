@@ -3,8 +3,8 @@
 // served under `/` without touching the API routes.
 import * as http from 'node:http';
 import type { ReceiverMetrics } from './metrics';
-import type { TopologyJson } from './sinks/memory';
-import { errorFields, silentLogger, type Logger } from './log';
+import type { TopologyJson } from '../sinks/memory';
+import { errorFields, silentLogger, type Logger } from '../log';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 

@@ -11,14 +11,14 @@
 // messages so the sidecars reopen them on new connections, possibly to other replicas (README "Scale-out").
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { HANDOFF_QUIET_MAX_MS, splitHostPort } from './config';
+import { HANDOFF_QUIET_MAX_MS, splitHostPort } from '../config';
 import { ConnectionAges } from './connection-ages';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
-import type { MeshMetric } from './mesh-metric';
-import type { ReceiverMetrics } from './metrics';
-import type { Sink } from './sinks/sink';
-import { errorFields, silentLogger, type Logger } from './log';
+import type { MeshMetric } from '../analysis/mesh-metric';
+import type { ReceiverMetrics } from '../admin/metrics';
+import type { Sink } from '../sinks/sink';
+import { errorFields, silentLogger, type Logger } from '../log';
 import { widenReceiveWindows } from './receive-window';
 
 /** What the server needs from analysis (the shape of analyze.ts's Analyzer). */
