@@ -57,10 +57,10 @@ const INT = (min: number, max: number): Kind => ({ type: 'int', min, max });
 
 /** Every setting, in the order `--help` lists them. */
 export const SETTINGS: readonly Setting[] = [
-  { key: 'listen', flag: 'listen', env: 'RECEIVER_LISTEN', kind: { type: 'address' }, default: '0.0.0.0:11800',
-    help: 'ALS gRPC address (host:port) Envoy streams to' },
-  { key: 'admin', flag: 'admin', env: 'RECEIVER_ADMIN', kind: { type: 'address' }, default: '0.0.0.0:8080',
-    help: 'admin HTTP address: /healthz /readyz /metrics /api/topology' },
+  { key: 'listen', flag: 'listen', env: 'RECEIVER_LISTEN', kind: { type: 'address' }, default: '127.0.0.1:11800',
+    help: 'ALS gRPC address (host:port) Envoy streams to; loopback unless told otherwise (the Deployment sets 0.0.0.0:11800)' },
+  { key: 'admin', flag: 'admin', env: 'RECEIVER_ADMIN', kind: { type: 'address' }, default: '127.0.0.1:8080',
+    help: 'admin HTTP address: /healthz /readyz /metrics /api/topology; loopback unless told otherwise (then only localhost names are served); the Deployment sets 0.0.0.0:8080' },
   { key: 'sink', flag: 'sink', env: 'RECEIVER_SINK', kind: { type: 'enum', values: SINK_NAMES }, default: 'memory',
     help: 'where metrics go: oap (SkyWalking OAP), memory (topology at /api/topology), jsonl (stdout)' },
   { key: 'oapAddress', flag: 'oap-address', env: 'RECEIVER_OAP_ADDRESS', kind: { type: 'grpc-target' }, default: undefined,
