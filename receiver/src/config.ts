@@ -26,9 +26,11 @@ export interface ReceiverConfig {
   flushIntervalMs: number;
   maxMessageBytes: number;
   maxStreams: number;
+  maxStreamsPerPeer: number;
   maxConnectionAgeMs: number;
   maxConnectionAgeGraceMs: number;
   oapReresolveMs: number;
+  oapRetryMaxMs: number;
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
@@ -103,6 +105,10 @@ export const SETTINGS: readonly Setting[] = [
     help: 'after the GOAWAY, how long a connection may carry its streams before it is closed; at least a fifth of the age plus 1000' },
   { key: 'oapReresolveMs', flag: 'oap-reresolve-ms', env: 'RECEIVER_OAP_RERESOLVE_MS', kind: INT(1000, 3_600_000),
     default: '30000', help: 'how often a dns:/// OAP target is resolved again, so OAP pods added later take calls too' },
+  // 1 s: delivery resumes within about 1.2 s of the OAP's return however long it was away; an attempt to
+  // an absent OAP is one refused connection per channel.
+  { key: 'oapRetryMaxMs', flag: 'oap-retry-max-ms', env: 'RECEIVER_OAP_RETRY_MAX_MS', kind: INT(100, 60_000),
+    default: '1000', help: 'longest wait between attempts to reach an OAP that is away (reconnects, DNS lookups, resent calls): bounds how soon delivery resumes once it is back' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',

@@ -23,7 +23,7 @@ describe('oap sink', function () {
   function open(port: number, over: Partial<OapSinkOptions> = {}): OapSink {
     sink = new OapSink({
       address: `127.0.0.1:${port}`, stats: metrics, queueCapacity: 1000, batchSize: 100, flushIntervalMs: 20,
-      backoffInitialMs: 20, backoffMaxMs: 100, callTimeoutMs: 2000, ...over,
+      backoffInitialMs: 20, retryMaxMs: 100, callTimeoutMs: 2000, ...over,
     });
     return sink;
   }

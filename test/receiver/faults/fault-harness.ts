@@ -10,6 +10,8 @@ import { httpCall, pod, type WorkloadSpec } from '../../fixtures/mesh-fixtures';
 export class SlowOap {
   readonly endpoints: string[] = [];
   calls = 0;
+  /** When the last metric arrived (Date.now()). */
+  lastArrivalAt = 0;
   private server: grpc.Server | undefined;
   constructor(private readonly delayMs: number) {}
 
@@ -20,7 +22,7 @@ export class SlowOap {
         this.calls++;
         const got: string[] = [];
         call.on('data', (m: ServiceMeshMetricsWire) => { for (const x of m.httpMetrics?.metrics ?? []) got.push(x.endpoint); });
-        call.on('end', () => setTimeout(() => { this.endpoints.push(...got); cb(null, {}); }, this.delayMs));
+        call.on('end', () => setTimeout(() => { this.endpoints.push(...got); this.lastArrivalAt = Date.now(); cb(null, {}); }, this.delayMs));
         call.on('error', () => undefined);
       },
     });
