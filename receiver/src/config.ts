@@ -95,6 +95,10 @@ export const SETTINGS: readonly Setting[] = [
     help: 'largest ALS message accepted; a bigger one fails its stream with RESOURCE_EXHAUSTED' },
   { key: 'maxStreams', flag: 'max-streams', env: 'RECEIVER_MAX_STREAMS', kind: INT(1, 1_000_000), default: '2000',
     help: 'open ALS streams allowed; more are refused with RESOURCE_EXHAUSTED' },
+  // 32: an Envoy opens one stream per worker thread (Istio sidecars run 2, gateways one per core), twice
+  // that while an aged connection hands its streams over; far below --max-streams, so no client takes them all.
+  { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', env: 'RECEIVER_MAX_STREAMS_PER_PEER', kind: INT(1, 1_000_000), default: '32',
+    help: 'open ALS streams one client IP address may hold over all its connections; more are refused with RESOURCE_EXHAUSTED, so one client cannot take the streams of the others' },
   // Load spreading on scale-out (receiver/README.md, "Scale-out"). 5 min: a reconnect per sidecar every
   // 5 min costs nothing measurable, and a replica the HPA adds gets its share within age + grace (~6.5 min).
   { key: 'maxConnectionAgeMs', flag: 'max-connection-age-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_MS', kind: INT(0, 86_400_000),

@@ -92,7 +92,7 @@ export class Receiver {
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
       limits: {
-        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, receiveWindowBytes: config.receiveWindowBytes,
+        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, maxStreamsPerPeer: config.maxStreamsPerPeer, receiveWindowBytes: config.receiveWindowBytes,
         maxConnectionAgeMs: config.maxConnectionAgeMs, maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
       },
     });
