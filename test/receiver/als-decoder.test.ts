@@ -9,7 +9,7 @@ import { int64Of } from '../../receiver/src/analysis/int64';
 import { alsMessage, gateway, httpCall, nodeOf, pod, tcpCall, vm, type PeerEncoding } from '../fixtures/mesh-fixtures';
 import { Rng } from './seeded-rng';
 
-// The hot path's decoder (receiver/src/als-decoder.ts) against the reference (proto-loader's decode +
+// The hot path's decoder (receiver/src/als/als-decoder.ts) against the reference (proto-loader's decode +
 // toObject), on messages built at random from Envoy's own schema (every field type, unknown fields of
 // every wire type, packed and unpacked repeats, repeated singular fields, extreme varints, empty
 // messages, unknown enum values), on realistic fixture messages with both peer metadata formats, and on
