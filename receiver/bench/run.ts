@@ -56,8 +56,9 @@ const OPTIONS = {
   workers: { type: 'string', default: '1', help: 'the receiver\'s --workers' },
   'receive-window': { type: 'string', default: String(256 * 1024), help: 'the receiver\'s and the anchors\' HTTP/2 receive window per sidecar connection, bytes (65535 for receivers older than round 3)' },
   // V8 grows its heap with the allocation rate, not the live data; capping old space keeps RSS near the
-  // live set (the queue). Deployments set the same (NODE_OPTIONS).
-  'receiver-node-args': { type: 'string', default: '--max-old-space-size=128', help: 'Node flags of the receiver process (space-separated; use --receiver-node-args=...)' },
+  // live set (the queue), and Node 24's V8 lets the young generation grow to 64 MiB semi-spaces (Node 20:
+  // 16) unless capped (BENCHMARKS.md, round 4). The Deployment sets the same (NODE_OPTIONS).
+  'receiver-node-args': { type: 'string', default: '--max-old-space-size=128 --max-semi-space-size=8', help: 'Node flags of the receiver process (space-separated; use --receiver-node-args=...)' },
   scale: { type: 'boolean', default: false, help: 'the scale-out bench instead (scale.ts; its own flags, see BENCHMARKS.md)' },
   help: { type: 'boolean', short: 'h', default: false, help: 'this list' },
 } as const;
@@ -112,7 +113,9 @@ interface NodeBinary { path: string; version: string }
 
 function nodeBinary(p: string): NodeBinary {
   try {
-    return { path: p, version: execFileSync(p, ['--version'], { encoding: 'utf8' }).trim() };
+    // A wrapper script (a Node with flags of its own, e.g. node24-semi16) is told apart by its name.
+    const version = execFileSync(p, ['--version'], { encoding: 'utf8' }).trim();
+    return { path: p, version: path.basename(p) === 'node' ? version : `${version} (${path.basename(p)})` };
   } catch (err) {
     throw new Error(`--nodes: ${p} is not a Node binary that runs: ${(err as Error).message}`);
   }
@@ -160,11 +163,22 @@ function startChild(script: string, args: string[], cpu: string | undefined, nod
   return new Child(proc, script);
 }
 
-/** VmRSS / VmHWM of a process, in MB. */
+/**
+ * VmRSS / VmHWM of a process and its live children (the receiver's workers), in MB: what the pod's
+ * memory limit sees. The peak is the sum of each process's own peak (an upper bound of the tree's).
+ */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const own = { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  for (const child of childPids(pid)) {
+    try {
+      const c = memoryOf(child);
+      own.rss += c.rss;
+      own.peak += c.peak;
+    } catch { /* a worker that just exited */ }
+  }
+  return own;
 }
 
 /** CPU seconds (user + system) a process and its live children (receiver workers) have used so far. */
