@@ -261,7 +261,9 @@ async function runOnce(mode: Mode, s: Settings, run: number, node: NodeBinary = 
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles', `${mode}-${run}`)}`] : [])];
   const children: Child[] = [];
   try {
-    const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error',
+    // No connection ageing: the generator is not an Envoy and opens no new stream when one is ended (a
+    // soak longer than the age, 5 min, would lose its streams).
+    const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error', '--max-connection-age-ms', '0',
       '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : []),
       // Older receivers (before/after comparisons) have no such flag and keep 64 KiB.
       ...(s.receiveWindow !== 256 * 1024 ? ['--receive-window-bytes', String(s.receiveWindow)] : [])];
