@@ -4,7 +4,7 @@
 import { EASTWEST_GATEWAY_NAME, ISTIO_NAMESPACE } from '../infra/istio-operator';
 import { OBSERVABILITY_NAMESPACE, RECEIVER_NAME, SKYWALKING_NAMES } from '../infra/observability';
 import { ISTIOD_XDS_PORT } from '../infra/ports';
-import { compileNamingRule, DEFAULT_SERVICE_NAME_RULE } from '../receiver/src/service-naming';
+import { compileNamingRule, DEFAULT_SERVICE_NAME_RULE } from '../receiver/src/analysis/service-naming';
 import { calleeAddresses, outboundCluster, vmFacingServices, vmRelations } from './expectations';
 import { ISTIOD_NAME, type Deployment, type Sources } from './sources';
 import type { VmOutput } from './stack-outputs';

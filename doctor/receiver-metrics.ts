@@ -1,5 +1,5 @@
 /// <reference path="./parse-prometheus-text-format.d.ts" />
-// The receiver's /metrics (receiver/src/metrics.ts), reduced to what the doctor judges: entries received,
+// The receiver's /metrics (receiver/src/admin/metrics.ts), reduced to what the doctor judges: entries received,
 // metrics forwarded, drops by reason, and the open ALS streams by the node that opened them.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
@@ -11,7 +11,7 @@ export interface ReceiverCounters {
   streams: { node: string; ip: string; entries: number }[];
 }
 
-/** Metric names the receiver exports (receiver/src/metrics.ts). */
+/** Metric names the receiver exports (receiver/src/admin/metrics.ts). */
 export const RECEIVER_METRIC = {
   entriesReceived: 'receiver_als_entries_received_total',
   metricsForwarded: 'receiver_mesh_metrics_forwarded_total',

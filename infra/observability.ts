@@ -31,10 +31,22 @@ export const SKYWALKING_NAMES = {
 export const OAP_GRPC_PORT = 11800;
 export const RECEIVER_NAME = 'meshscope-receiver';
 const REPO_ROOT = path.resolve(__dirname, '..');
-/** The receiver container's memory limit, and V8's old-space cap within it (BENCHMARKS.md: V8 sizes its
- * heap by allocation rate, so without a cap RSS grows past the limit at high rates). */
-const RECEIVER_MEMORY_LIMIT_MIB = 256;
-const RECEIVER_OLD_SPACE_MIB = RECEIVER_MEMORY_LIMIT_MIB / 2;
+/**
+ * V8's heap caps of every receiver process (NODE_OPTIONS: the primary and its workers alike). V8 sizes its
+ * heap by allocation rate, not live data, so uncapped RSS grows with the rate; Node 24's V8 also lets the
+ * young generation grow to 64 MiB semi-spaces (Node 20: 16), +30-50 MB RSS per process for no gain
+ * (BENCHMARKS.md, round 4: 8 MiB semi-spaces were also the cheapest per entry).
+ */
+const RECEIVER_OLD_SPACE_MIB = 128;
+const RECEIVER_SEMI_SPACE_MIB = 8;
+/**
+ * The pod's memory, from BENCHMARKS.md round 4 (Node 24, 2 workers at (b)'s load: primary 78-85 MB, each
+ * worker 114-119 MB, the pod 307-321 MB). The primary only serves admin HTTP; a worker may grow to its heap
+ * caps (128 + 3 × 8 MiB) plus the ~80 MB it holds outside the heap.
+ */
+const RECEIVER_PRIMARY_MEMORY_MIB = 96;
+const RECEIVER_WORKER_MEMORY_MIB = 240;
+const RECEIVER_MEASURED_MEMORY_MIB = 320;
 /**
  * ALS connections live this long (±10 %), then get a GOAWAY and the receiver moves their streams, so a
  * replica the HPA adds takes its share within age + grace (receiver/README.md, "Scale-out"); the grace
@@ -43,7 +55,7 @@ const RECEIVER_OLD_SPACE_MIB = RECEIVER_MEMORY_LIMIT_MIB / 2;
 export const RECEIVER_MAX_CONNECTION_AGE_MS = 300_000;
 export const RECEIVER_MAX_CONNECTION_AGE_GRACE_MS = 90_000;
 /** Cores per receiver pod: it runs one worker process per core of its CPU limit (RECEIVER_WORKERS), each
- * with the memory budget above. */
+ * with the worker's memory budget above. */
 const RECEIVER_CPU_LIMIT = 2;
 
 export interface ObservabilityArgs {
@@ -236,7 +248,7 @@ export class Observability extends pulumi.ComponentResource {
                 { name: 'RECEIVER_OAP_ADDRESS', value: this.oapPodsTarget },
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_MS) },
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_GRACE_MS) },
-                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB}` },
+                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB} --max-semi-space-size=${RECEIVER_SEMI_SPACE_MIB}` },
                 // One worker per core of the CPU limit (the downward API rounds a fraction up).
                 { name: 'RECEIVER_WORKERS', valueFrom: { resourceFieldRef: { containerName: 'receiver', resource: 'limits.cpu', divisor: '1' } } },
               ],
@@ -246,7 +258,10 @@ export class Observability extends pulumi.ComponentResource {
               ],
               readinessProbe: { httpGet: { path: '/readyz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: RECEIVER_ADMIN_PORT }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: String(RECEIVER_CPU_LIMIT), memory: `${RECEIVER_MEMORY_LIMIT_MIB * RECEIVER_CPU_LIMIT}Mi` } },
+              resources: {
+                requests: { cpu: '250m', memory: `${RECEIVER_MEASURED_MEMORY_MIB}Mi` },
+                limits: { cpu: String(RECEIVER_CPU_LIMIT), memory: `${RECEIVER_PRIMARY_MEMORY_MIB + RECEIVER_WORKER_MEMORY_MIB * RECEIVER_CPU_LIMIT}Mi` },
+              },
               securityContext: {
                 allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
               },

@@ -6,6 +6,6 @@ import type * as grpc from '@grpc/grpc-js';
 export function widenLikeTheReceiver(server: grpc.Server, argv: readonly string[] = process.argv): void {
   const at = argv.indexOf('--receive-window');
   if (at < 0) return;
-  const { widenReceiveWindows } = require('../dist/receive-window') as typeof import('../src/receive-window');
+  const { widenReceiveWindows } = require('../dist/als/receive-window') as typeof import('../src/als/receive-window');
   widenReceiveWindows(server, Number(argv[at + 1]));
 }

@@ -6,7 +6,7 @@
 // (2,000 messages apart: instructions per entry = difference / 100,000).
 import { StreamTraffic } from './traffic';
 
-const { alsDecoders } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsDecoders } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 const [which, count] = process.argv.slice(2);
 const decoders = alsDecoders();

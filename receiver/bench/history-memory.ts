@@ -4,7 +4,7 @@
 // without errors, and calls with ten response codes and ten response flags in every step (the breakdowns
 // full), and prints the heap plus ArrayBuffer bytes (typed arrays live outside the heap) per edge side.
 import { MemorySink } from '../src/sinks/memory';
-import type { HttpMeshMetric } from '../src/mesh-metric';
+import type { HttpMeshMetric } from '../src/analysis/mesh-metric';
 
 const EDGE_SIDES = 2000;
 const STEPS = 90;

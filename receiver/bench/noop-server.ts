@@ -2,13 +2,13 @@
 // protos and the same decoder), which only decodes each message, counts its entries and notes how old
 // they are, then discards them.
 import * as grpc from '@grpc/grpc-js';
-import type { StreamAccessLogsMessage } from '../src/envoy-protos';
+import type { StreamAccessLogsMessage } from '../src/als/envoy-protos';
 import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
 import { LatencyHistogram, timestampMs } from './latency';
 import { widenLikeTheReceiver } from './anchor-window';
 
-const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsServiceDefinition } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 const latency = new LatencyHistogram();
 let delivered = 0;

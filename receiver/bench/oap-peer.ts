@@ -5,12 +5,12 @@
 // 64 KiB HTTP/2 windows and offer no option to raise them, while a real OAP (grpc-java on Netty) grants
 // 1 MiB. The window is a flag (`--window BYTES`, default 1 MiB) so the bench can show both.
 import * as http2 from 'node:http2';
-import type { ServiceMeshMetricsWire } from '../src/skywalking-protos';
+import type { ServiceMeshMetricsWire } from '../src/sinks/skywalking-protos';
 import { GrpcFrameReader, grpcFrame } from './grpc-frames';
 import { announce, serveStats } from './ipc';
 import { LatencyHistogram } from './latency';
 
-const { meshMetricServiceDefinition } = require('../dist/skywalking-protos') as typeof import('../src/skywalking-protos');
+const { meshMetricServiceDefinition } = require('../dist/sinks/skywalking-protos') as typeof import('../src/sinks/skywalking-protos');
 
 /** grpc-java's NettyServerBuilder default flow-control window, which the SkyWalking OAP keeps. */
 export const NETTY_DEFAULT_WINDOW = 1 << 20;

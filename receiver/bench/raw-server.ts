@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { announce, serveStats } from './ipc';
 import { widenLikeTheReceiver } from './anchor-window';
 
-const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsServiceDefinition } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 const batchArg = process.argv.indexOf('--batch');
 const batch = Number(process.argv[batchArg + 1]);

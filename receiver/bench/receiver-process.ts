@@ -3,7 +3,7 @@
 // this process notes their age at that moment; for the oap sink the peer notes it. With --workers N > 1
 // this process is the primary of N workers (dist/main.js as cluster workers): memory-sink delivery is
 // then the workers' forwarded count, and its latency is not measured.
-import type { MeshMetric } from '../src/mesh-metric';
+import type { MeshMetric } from '../src/analysis/mesh-metric';
 import { performance } from 'node:perf_hooks';
 import { announce, serveStats, type ChildStats } from './ipc';
 import { LatencyHistogram } from './latency';
@@ -15,7 +15,7 @@ async function workers(config: import('../src/config').ReceiverConfig): Promise<
   const MAIN = require.resolve('../dist/main');
   const primary = new ReceiverWorkers(config, MAIN, process.argv.slice(2));
   await primary.start();
-  const { metricValue } = require('../dist/metrics') as typeof import('../src/metrics');
+  const { metricValue } = require('../dist/admin/metrics') as typeof import('../src/admin/metrics');
   const value = async (name: string) => metricValue(await primary.aggregate(), name).catch(() => 0);
   // Polled every 20 ms: only the summed totals, the full metrics only at the end.
   serveStats(async (final): Promise<ChildStats> => {

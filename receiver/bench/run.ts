@@ -5,7 +5,9 @@
 //   (c) memory - the receiver, memory sink.
 // Placement on 2 cores: the process under test (noop server or receiver) alone on CPU 1; this driver
 // (the load generator: pre-encoded messages, so it is cheap) and the OAP peer share CPU 0.
-// Results go to BENCHMARKS.md between the bench markers (--no-write leaves it alone).
+// It runs under the Node package.json's engines names (bench-node.ts) and says which; --nodes runs the
+// process under test under other Nodes too, alternating, for side-by-side runtime comparisons.
+// Results go to BENCHMARKS.md between the bench markers only with --write.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,8 +17,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { ChildMessage, ChildStats, DriverMessage } from './ipc';
 import { LatencyHistogram } from './latency';
 import { StreamTraffic, type TrafficOptions } from './traffic';
+import { requireEnginesNode } from './bench-node';
 
-const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsServiceDefinition } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 const MODES = ['raw', 'noop', 'oap', 'memory'] as const;
 type Mode = (typeof MODES)[number];
@@ -28,34 +31,58 @@ const MODE_LABEL: Record<Mode, string> = {
 const REPO = path.resolve(__dirname, '..', '..');
 const BENCHMARKS_MD = path.join(REPO, 'BENCHMARKS.md');
 
-function flags() {
-  const { values } = parseArgs({
-    options: {
-      entries: { type: 'string', default: '300000' }, runs: { type: 'string', default: '3' },
-      streams: { type: 'string', default: '4' }, batch: { type: 'string', default: '50' },
-      'tcp-share': { type: 'string', default: '0.2' }, modes: { type: 'string', default: MODES.join(',') },
-      'queue-capacity': { type: 'string', default: '50000' }, 'oap-batch-size': { type: 'string', default: '500' },
-      // The OAP peer's HTTP/2 windows: 1 MiB is grpc-java/Netty's default, what a real OAP grants.
-      'oap-peer-window': { type: 'string', default: String(1 << 20) },
-      'cpu-prof': { type: 'boolean', default: false },
-      // Instructions per entry of the process under test (valgrind's callgrind), from two runs of
-      // --entries and 4x that: the difference leaves out startup and warm-up. Independent of other load.
-      callgrind: { type: 'boolean', default: false },
-      /** Which BENCHMARKS.md block the table replaces (default: results, or soak for a soak run). */
-      block: { type: 'string' }, 'no-write': { type: 'boolean', default: false },
-      'no-pin': { type: 'boolean', default: false },
-      // Where the process under test runs and where the generator and the OAP peer run (taskset lists).
-      'target-cpus': { type: 'string', default: '1' }, 'helper-cpus': { type: 'string', default: '0' },
-      // Receiver worker processes (--workers of the receiver; 1 is the single-process receiver).
-      workers: { type: 'string', default: '1' },
-      // The receiver's HTTP/2 receive window per sidecar connection (its --receive-window-bytes).
-      'receive-window': { type: 'string', default: String(256 * 1024) },
-      // V8 grows its heap with the allocation rate, not the live data; capping old space keeps RSS near the
-      // live set (the queue) at no cost in throughput here. Deployments should set the same (NODE_OPTIONS).
-      'receiver-node-args': { type: 'string', default: '--max-old-space-size=128' },
-    },
-    strict: true,
+/** Every flag: its parseArgs type, default and what it does (printed by --help). */
+const OPTIONS = {
+  entries: { type: 'string', default: '300000', help: 'entries per run; from 1,000,000 on it is a soak: one run per setup and an RSS curve' },
+  runs: { type: 'string', default: '3', help: 'runs per setup (setups alternate within each run)' },
+  streams: { type: 'string', default: '4', help: 'sidecar streams, each on its own HTTP/2 connection' },
+  batch: { type: 'string', default: '50', help: 'entries per ALS message' },
+  'tcp-share': { type: 'string', default: '0.2', help: 'share of messages that carry TCP entries, 0..1' },
+  modes: { type: 'string', default: MODES.join(','), help: `setups to run: ${MODES.join(', ')} ((a0), (a), (b), (c))` },
+  nodes: { type: 'string', default: '', help: 'Node binaries the process under test runs under, comma-separated, alternating in each run (default: this Node, the engines\' one); e.g. /usr/bin/node,$(command -v node) to compare runtimes side by side' },
+  'queue-capacity': { type: 'string', default: '50000', help: 'the receiver\'s --queue-capacity' },
+  'oap-batch-size': { type: 'string', default: '500', help: 'the receiver\'s --batch-size (metrics per OAP batch)' },
+  // 1 MiB is grpc-java/Netty's default, what a real OAP grants.
+  'oap-peer-window': { type: 'string', default: String(1 << 20), help: 'the OAP peer\'s HTTP/2 windows in bytes (65535: a grpc-js peer\'s)' },
+  'cpu-prof': { type: 'boolean', default: false, help: 'V8 CPU profiles of the receiver under receiver/bench/profiles/ (read with profile-summary.ts)' },
+  // From two runs of --entries and 4x that: the difference leaves out startup and warm-up. Independent of other load.
+  callgrind: { type: 'boolean', default: false, help: 'instructions per entry of the process under test, counted by valgrind\'s callgrind' },
+  block: { type: 'string', help: 'which BENCHMARKS.md block --write replaces (default: results, or soak for a soak run)' },
+  write: { type: 'boolean', default: false, help: 'write the table into BENCHMARKS.md (without it, only printed)' },
+  'no-write': { type: 'boolean', default: false, help: 'accepted for older command lines: printing only is the default' },
+  'no-pin': { type: 'boolean', default: false, help: 'no taskset placement' },
+  'target-cpus': { type: 'string', default: '1', help: 'taskset CPU list of the process under test' },
+  'helper-cpus': { type: 'string', default: '0', help: 'taskset CPU list of the generator (this process) and the OAP peer' },
+  workers: { type: 'string', default: '1', help: 'the receiver\'s --workers' },
+  'receive-window': { type: 'string', default: String(256 * 1024), help: 'the receiver\'s and the anchors\' HTTP/2 receive window per sidecar connection, bytes (65535 for receivers older than round 3)' },
+  // V8 grows its heap with the allocation rate, not the live data; capping old space keeps RSS near the
+  // live set (the queue), and Node 24's V8 lets the young generation grow to 64 MiB semi-spaces (Node 20:
+  // 16) unless capped (BENCHMARKS.md, round 4). The Deployment sets the same (NODE_OPTIONS).
+  'receiver-node-args': { type: 'string', default: '--max-old-space-size=128 --max-semi-space-size=8', help: 'Node flags of the receiver process (space-separated; use --receiver-node-args=...)' },
+  scale: { type: 'boolean', default: false, help: 'the scale-out bench instead (scale.ts; its own flags, see BENCHMARKS.md)' },
+  help: { type: 'boolean', short: 'h', default: false, help: 'this list' },
+} as const;
+
+export function helpText(): string {
+  const rows = Object.entries(OPTIONS).map(([name, o]) => {
+    const value = o.type === 'string' ? ' VALUE' : '';
+    const def = 'default' in o && o.type === 'string' && o.default !== '' ? ` (default ${o.default})` : '';
+    return `  --${name}${value}\n      ${o.help}${def}`;
   });
+  return ['npm run bench -- [flags]: the receiver under load beside the anchors (receiver/bench/run.ts, BENCHMARKS.md).', '', ...rows].join('\n');
+}
+
+function flags() {
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => {
+    const { help: _help, ...rest } = o;
+    return [name, rest];
+  })) as { [K in keyof typeof OPTIONS]: Omit<(typeof OPTIONS)[K], 'help'> };
+  let values: ReturnType<typeof parseArgs<{ options: typeof options; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ options, strict: true }));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n\n${helpText()}`);
+  }
   const int = (name: keyof typeof values, min: number) => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: invalid value ${JSON.stringify(values[name])}; allowed: a whole number >= ${min}`);
@@ -72,12 +99,27 @@ function flags() {
     oapPeerWindow: int('oap-peer-window', 65_535),
     receiverNodeArgs: String(values['receiver-node-args']).split(' ').filter(Boolean),
     block: values.block as string | undefined,
-    cpuProf: Boolean(values['cpu-prof']), callgrind: Boolean(values.callgrind), write: !values['no-write'], pin: !values['no-pin'],
+    cpuProf: Boolean(values['cpu-prof']), callgrind: Boolean(values.callgrind), write: Boolean(values.write), pin: !values['no-pin'],
+    help: Boolean(values.help),
+    nodes: String(values.nodes).split(',').filter(Boolean).map((n) => nodeBinary(n)),
     receiveWindow: int('receive-window', 65_535),
     targetCpus: String(values['target-cpus']), helperCpus: String(values['helper-cpus']), workers: int('workers', 1),
   };
 }
 type Settings = ReturnType<typeof flags>;
+
+/** A Node the process under test can run under: its path and version. */
+interface NodeBinary { path: string; version: string }
+
+function nodeBinary(p: string): NodeBinary {
+  try {
+    // A wrapper script (a Node with flags of its own, e.g. node24-semi16) is told apart by its name.
+    const version = execFileSync(p, ['--version'], { encoding: 'utf8' }).trim();
+    return { path: p, version: path.basename(p) === 'node' ? version : `${version} (${path.basename(p)})` };
+  } catch (err) {
+    throw new Error(`--nodes: ${p} is not a Node binary that runs: ${(err as Error).message}`);
+  }
+}
 
 // ---- child processes ----
 
@@ -110,22 +152,33 @@ class Child {
 /** Set by --callgrind: the process under test runs under valgrind, its instructions counted into this directory. */
 let callgrindDir: string | undefined;
 
-function startChild(script: string, args: string[], cpu: string | undefined, nodeArgs: string[] = [], counted = false): Child {
+function startChild(script: string, args: string[], cpu: string | undefined, nodeArgs: string[] = [], counted = false, node_ = process.execPath): Child {
   const node = [...nodeArgs, '--import', 'tsx', path.join(__dirname, script), ...args];
   // Instruction counts do not depend on other load; workers (cluster children) are counted too.
   const wrapped = counted && callgrindDir
-    ? ['valgrind', '--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${path.join(callgrindDir, 'callgrind.%p')}`, process.execPath, ...node]
-    : [process.execPath, ...node];
+    ? ['valgrind', '--tool=callgrind', '--trace-children=yes', '--trace-children-skip=*esbuild*', `--callgrind-out-file=${path.join(callgrindDir, 'callgrind.%p')}`, node_, ...node]
+    : [node_, ...node];
   const [cmd, argv] = cpu === undefined ? [wrapped[0]!, wrapped.slice(1)] : ['taskset', ['-c', String(cpu), ...wrapped]];
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: REPO });
   return new Child(proc, script);
 }
 
-/** VmRSS / VmHWM of a process, in MB. */
+/**
+ * VmRSS / VmHWM of a process and its live children (the receiver's workers), in MB: what the pod's
+ * memory limit sees. The peak is the sum of each process's own peak (an upper bound of the tree's).
+ */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  const own = { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  for (const child of childPids(pid)) {
+    try {
+      const c = memoryOf(child);
+      own.rss += c.rss;
+      own.peak += c.peak;
+    } catch { /* a worker that just exited */ }
+  }
+  return own;
 }
 
 /** CPU seconds (user + system) a process and its live children (receiver workers) have used so far. */
@@ -190,7 +243,9 @@ function countedInstructions(dir: string): number {
 // ---- one run ----
 
 interface RunResult {
-  mode: Mode; entries: number; delivered: number; seconds: number; entriesPerSecond: number; latency: LatencyHistogram;
+  mode: Mode;
+  /** The Node version the process under test ran under. */
+  node: string; entries: number; delivered: number; seconds: number; entriesPerSecond: number; latency: LatencyHistogram;
   rss: { start: number; end: number; max: number; peak: number; curve: [number, number][] };
   /** Share of one core used by the process under test, by the OAP peer, by this driver (the generator). */
   cpu: { target: number; peer: number; generator: number };
@@ -199,14 +254,16 @@ interface RunResult {
   loopBusy: number;
 }
 
-async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult> {
+async function runOnce(mode: Mode, s: Settings, run: number, node: NodeBinary = { path: process.execPath, version: process.version }): Promise<RunResult> {
   const testCpu = s.pin ? s.targetCpus : undefined;
   const helperCpu = s.pin ? s.helperCpus : undefined;
   const profArgs = [...s.receiverNodeArgs, ...(s.cpuProf && mode !== 'noop' && mode !== 'raw'
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles', `${mode}-${run}`)}`] : [])];
   const children: Child[] = [];
   try {
-    const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error',
+    // No connection ageing: the generator is not an Envoy and opens no new stream when one is ended (a
+    // soak longer than the age, 5 min, would lose its streams).
+    const receiverFlags = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'error', '--max-connection-age-ms', '0',
       '--queue-capacity', String(s.queueCapacity), '--batch-size', String(s.oapBatchSize), ...(s.workers > 1 ? ['--workers', String(s.workers)] : []),
       // Older receivers (before/after comparisons) have no such flag and keep 64 KiB.
       ...(s.receiveWindow !== 256 * 1024 ? ['--receive-window-bytes', String(s.receiveWindow)] : [])];
@@ -216,18 +273,18 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     const anchorWindow = s.receiveWindow > 65_535 ? ['--receive-window', String(s.receiveWindow)] : [];
     let peerPid: number | undefined;
     if (mode === 'raw') {
-      target = endpoint = startChild('raw-server.ts', ['--batch', String(s.traffic.batch), ...anchorWindow], testCpu, [], true);
+      target = endpoint = startChild('raw-server.ts', ['--batch', String(s.traffic.batch), ...anchorWindow], testCpu, [], true, node.path);
     } else if (mode === 'noop') {
-      target = endpoint = startChild('noop-server.ts', [...anchorWindow], testCpu, [], true);
+      target = endpoint = startChild('noop-server.ts', [...anchorWindow], testCpu, [], true, node.path);
     } else if (mode === 'oap') {
       const peer = startChild('oap-peer.ts', ['--window', String(s.oapPeerWindow)], helperCpu);
       children.push(peer);
       const peerPort = await peer.ready;
-      target = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'oap', '--oap-address', `127.0.0.1:${peerPort}`], testCpu, profArgs, true);
+      target = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'oap', '--oap-address', `127.0.0.1:${peerPort}`], testCpu, profArgs, true, node.path);
       endpoint = peer;
       peerPid = peer.proc.pid;
     } else {
-      target = endpoint = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'memory'], testCpu, profArgs, true);
+      target = endpoint = startChild('receiver-process.ts', [...receiverFlags, '--sink', 'memory'], testCpu, profArgs, true, node.path);
     }
     children.push(target);
     const port = await target.ready;
@@ -270,7 +327,7 @@ async function runOnce(mode: Mode, s: Settings, run: number): Promise<RunResult>
     const mem = memoryOf(target.proc.pid!);
     const rssValues = curve.map(([, r]) => r);
     return {
-      mode, entries: expected, delivered, seconds, entriesPerSecond: delivered / seconds,
+      mode, node: node.version, entries: expected, delivered, seconds, entriesPerSecond: delivered / seconds,
       latency: LatencyHistogram.fromPairs(final.latency ?? []),
       rss: { start: rssValues[Math.floor(rssValues.length * 0.05)] ?? mem.rss, end: rssValues.at(-1) ?? mem.rss,
         max: Math.max(mem.rss, ...rssValues), peak: mem.peak, curve },
@@ -293,26 +350,30 @@ function machine(): string {
 }
 
 function table(results: RunResult[], s: Settings): string {
-  const byMode = new Map<Mode, RunResult[]>();
-  for (const r of results) byMode.set(r.mode, [...(byMode.get(r.mode) ?? []), r]);
-  const anchor = (m: Mode) => { const rs = byMode.get(m); return rs ? median(rs.map((r) => r.entriesPerSecond)) : NaN; };
-  const [transport, limit] = [anchor('raw'), anchor('noop')];
+  // One row per setup and runtime; the ratios compare setups under the same runtime.
+  const byMode = new Map<string, RunResult[]>();
+  for (const r of results) byMode.set(`${r.mode} ${r.node}`, [...(byMode.get(`${r.mode} ${r.node}`) ?? []), r]);
+  const manyNodes = new Set(results.map((r) => r.node)).size > 1;
+  const anchor = (m: Mode, node: string) => { const rs = byMode.get(`${m} ${node}`); return rs ? median(rs.map((r) => r.entriesPerSecond)) : NaN; };
   const ratio = (eps: number, to: number) => (Number.isNaN(to) ? '-' : `${Math.round((eps / to) * 100)} %`);
   const ms = (x: number) => (Number.isNaN(x) ? '-' : `${x} ms`);
   const lines = [
     '| setup | entries/s (median) | runs | ratio to (a0) | ratio to (a) | entries per CPU-second | p50 latency | p99 latency | RSS peak | RSS start → end (max) | dropped | CPU: under test / OAP peer / generator | event loop busy |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|',
   ];
-  for (const [mode, rs] of byMode) {
+  for (const rs of byMode.values()) {
+    const { mode, node } = rs[0]!;
+    const [transport, limit] = [anchor('raw', node), anchor('noop', node)];
     const eps = median(rs.map((r) => r.entriesPerSecond));
     const lat = new LatencyHistogram();
     for (const r of rs) r.latency.counts.forEach((c, i) => { lat.counts[i]! += c; lat.total += c; });
     const mid = rs.find((r) => r.entriesPerSecond === eps)!;
     const dropped = rs.reduce((n, r) => n + Object.values(r.totals?.dropped ?? {}).reduce((a, b) => a + b, 0), 0);
     const perCpuSecond = median(rs.map((r) => r.entriesPerSecond / r.cpu.target));
-    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${ratio(eps, transport)} | ${ratio(eps, limit)} | ${fmt(perCpuSecond)} | ${ms(lat.quantile(0.5))} | ${ms(lat.quantile(0.99))} | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' || mode === 'raw' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} | ${Number.isNaN(mid.loopBusy) ? '-' : pct(mid.loopBusy)} |`);
+    lines.push(`| ${MODE_LABEL[mode]}${s.workers > 1 && (mode === 'oap' || mode === 'memory') ? `, ${s.workers} workers` : ''}${manyNodes ? `, node ${node}` : ''} | ${fmt(eps)} | ${rs.map((r) => fmt(r.entriesPerSecond)).join(' / ')} | ${ratio(eps, transport)} | ${ratio(eps, limit)} | ${fmt(perCpuSecond)} | ${ms(lat.quantile(0.5))} | ${ms(lat.quantile(0.99))} | ${Math.max(...rs.map((r) => r.rss.peak)).toFixed(0)} MB | ${mid.rss.start.toFixed(0)} → ${mid.rss.end.toFixed(0)} (${mid.rss.max.toFixed(0)}) MB | ${mode === 'noop' || mode === 'raw' ? '-' : fmt(dropped)} | ${pct(mid.cpu.target)} / ${mode === 'oap' ? pct(mid.cpu.peer) : '-'} / ${pct(mid.cpu.generator)} | ${Number.isNaN(mid.loopBusy) ? '-' : pct(mid.loopBusy)} |`);
   }
-  const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => r.mode)).size}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
+  const settings = `entries per run ${fmt(results[0]!.entries)}, runs ${results.length / new Set(results.map((r) => `${r.mode} ${r.node}`)).size}, ` +
+    `process under test on node ${[...new Set(results.map((r) => r.node))].join(' and ')}${new Set(results.map((r) => r.node)).size > 1 ? ' (alternating)' : ''}, generator and OAP peer on node ${process.version}, streams ${s.traffic.streams}, entries per message ${s.traffic.batch}, ` +
     `TCP share of messages ${s.traffic.tcpShare}, receiver queue capacity ${s.queueCapacity}, OAP batch size ${s.oapBatchSize}, OAP peer HTTP/2 windows ${fmt(s.oapPeerWindow)} bytes, ` +
     `receiver node flags ${s.receiverNodeArgs.join(' ') || 'none'}, ` +
     `receiver workers ${s.workers}, receiver HTTP/2 receive window ${fmt(s.receiveWindow)} bytes, ` +
@@ -326,7 +387,7 @@ function soakReport(results: RunResult[]): string {
     if (r.mode === 'noop' || r.mode === 'raw') continue;
     const step = Math.max(1, Math.floor(r.rss.curve.length / 10));
     const curve = r.rss.curve.filter((_, i) => i % step === 0).map(([t, m]) => `${t.toFixed(0)}: ${m.toFixed(0)}`).join(', ');
-    lines.push(`| ${MODE_LABEL[r.mode]} | ${fmt(r.entries)} | ${r.rss.start.toFixed(0)} MB | ${r.rss.end.toFixed(0)} MB | ${r.rss.max.toFixed(0)} MB | ${r.rss.peak.toFixed(0)} MB | ${curve} |`);
+    lines.push(`| ${MODE_LABEL[r.mode]}, node ${r.node} | ${fmt(r.entries)} | ${r.rss.start.toFixed(0)} MB | ${r.rss.end.toFixed(0)} MB | ${r.rss.max.toFixed(0)} MB | ${r.rss.peak.toFixed(0)} MB | ${curve} |`);
   }
   return lines.join('\n');
 }
@@ -379,16 +440,24 @@ async function instructions(s: Settings): Promise<void> {
 
 async function main(): Promise<void> {
   const s = flags();
+  if (s.help) {
+    console.log(helpText());
+    return;
+  }
+  requireEnginesNode();
+  console.log(`bench: driver on node ${process.version} (${process.execPath}), the Node package.json engines names; ` +
+    `process under test on ${s.nodes.length ? s.nodes.map((n) => `node ${n.version} (${n.path})`).join(', ') : `node ${process.version}`}`);
+  const nodes = s.nodes.length ? s.nodes : [{ path: process.execPath, version: process.version }];
   if (s.pin) execFileSync('taskset', ['-cp', s.helperCpus, String(process.pid)], { stdio: 'ignore' });
   if (s.callgrind) return instructions(s);
   const soak = s.entries >= 1_000_000;
   const results: RunResult[] = [];
   for (let run = 1; run <= (soak ? 1 : s.runs); run++) {
-    for (const mode of s.modes) {
-      const r = await runOnce(mode, s, run);
+    for (const mode of s.modes) for (const node of nodes) {
+      const r = await runOnce(mode, s, run, node);
       results.push(r);
       const t = r.totals;
-      console.log(`${mode} run ${run}: ${fmt(r.entriesPerSecond)} entries/s, ${fmt(r.delivered)} of ${fmt(r.entries)} delivered, ${r.seconds.toFixed(1)} s, p50 ${r.latency.quantile(0.5)} ms, p99 ${r.latency.quantile(0.99)} ms, ` +
+      console.log(`${mode} node ${node.version} run ${run}: ${fmt(r.entriesPerSecond)} entries/s, ${fmt(r.delivered)} of ${fmt(r.entries)} delivered, ${r.seconds.toFixed(1)} s, p50 ${r.latency.quantile(0.5)} ms, p99 ${r.latency.quantile(0.99)} ms, ` +
         `RSS peak ${r.rss.peak.toFixed(0)} MB, loop busy ${Number.isNaN(r.loopBusy) ? '-' : pct(r.loopBusy)}, CPU target ${pct(r.cpu.target)} peer ${pct(r.cpu.peer)} generator ${pct(r.cpu.generator)}${t ? `, received ${t.received} forwarded ${t.forwarded} dropped ${JSON.stringify(t.dropped)} pauses ${t.pauses}` : ''}`);
     }
   }
@@ -402,6 +471,7 @@ async function main(): Promise<void> {
 
 // `npm run bench -- --scale` is the scale-out bench (scale.ts), with flags of its own.
 if (process.argv.includes('--scale')) {
+  requireEnginesNode();
   require('./scale');
 } else {
   main().catch((err) => {

@@ -6,7 +6,7 @@
 //       --step-s, a third after another; their connections age after --age-ms (grace --grace-ms).
 //   (2) OAP: one built receiver (oap sink) whose target lists two OAP peers (127.0.0.2, .3), fed by the
 //       same replayer; the second peer comes up after --step-s.
-// Results go to BENCHMARKS.md between the bench:scale markers (--no-write leaves it alone).
+// Results go to BENCHMARKS.md between the bench:scale markers (only with --write).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -41,7 +41,9 @@ function flags() {
       'age-ms': { type: 'string', default: '20000' }, 'grace-ms': { type: 'string', default: '10000' },
       'step-s': { type: 'string', default: '40' }, 'tail-s': { type: 'string', default: '60' },
       'oap-step-s': { type: 'string', default: '20' }, rate: { type: 'string', default: '100' },
-      parts: { type: 'string', default: 'als,oap' }, 'no-write': { type: 'boolean', default: false },
+      parts: { type: 'string', default: 'als,oap' }, write: { type: 'boolean', default: false },
+      // Printing only is the default; kept so older command lines still run.
+      'no-write': { type: 'boolean', default: false },
 
     },
     strict: true,
@@ -55,7 +57,7 @@ function flags() {
   for (const p of parts) if (p !== 'als' && p !== 'oap') throw new Error(`--parts: unknown part ${JSON.stringify(p)}; allowed: als, oap`);
   return {
     ageMs: int('age-ms', 1000), graceMs: int('grace-ms', 0), stepS: int('step-s', 1), tailS: int('tail-s', 1),
-    oapStepS: int('oap-step-s', 1), rate: int('rate', 1), parts, write: !values['no-write'],
+    oapStepS: int('oap-step-s', 1), rate: int('rate', 1), parts, write: Boolean(values.write),
   };
 }
 type Settings = ReturnType<typeof flags>;

@@ -3,12 +3,12 @@
 // once), encoded with Envoy's protos once per refresh so the hot loop only writes bytes. Every entry's
 // start_time is the time its message was last encoded, so "now - start_time" at the far end is the
 // entry's age: its latency, over-stated by at most the refresh interval.
-import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from '../src/envoy-protos';
+import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from '../src/als/envoy-protos';
 import {
   alsMessage, httpCall, nodeOf, pod, tcpCall, vm, type PeerEncoding, type WorkloadSpec,
 } from '../../test/fixtures/mesh-fixtures';
 
-const { alsServiceDefinition } = require('../dist/envoy-protos') as typeof import('../src/envoy-protos');
+const { alsServiceDefinition } = require('../dist/als/envoy-protos') as typeof import('../src/als/envoy-protos');
 
 export interface TrafficOptions {
   streams: number;

@@ -2,9 +2,9 @@
 // of the receiver gets a typed ReceiverConfig. The flag and env names of the first block are relied on
 // by the stack and other tools: do not rename them.
 import { parseArgs } from 'node:util';
-import { NODE_WITHOUT_METADATA, PEERLESS_CALLS, type NodeWithoutMetadata, type PeerlessCalls } from './analyze';
-import { PROTOCOL_DETECTIONS, type ProtocolDetection } from './analyze-entry';
-import { INSTANCE_PROPERTY_MODES, type InstancePropertiesMode } from './analyze-workload';
+import { NODE_WITHOUT_METADATA, PEERLESS_CALLS, type NodeWithoutMetadata, type PeerlessCalls } from './analysis/analyze';
+import { PROTOCOL_DETECTIONS, type ProtocolDetection } from './analysis/analyze-entry';
+import { INSTANCE_PROPERTY_MODES, type InstancePropertiesMode } from './analysis/analyze-workload';
 import { LOG_LEVELS, type LogLevel } from './log';
 
 export const SINK_NAMES = ['oap', 'memory', 'jsonl'] as const;
@@ -26,9 +26,11 @@ export interface ReceiverConfig {
   flushIntervalMs: number;
   maxMessageBytes: number;
   maxStreams: number;
+  maxStreamsPerPeer: number;
   maxConnectionAgeMs: number;
   maxConnectionAgeGraceMs: number;
   oapReresolveMs: number;
+  oapRetryMaxMs: number;
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
@@ -57,10 +59,10 @@ const INT = (min: number, max: number): Kind => ({ type: 'int', min, max });
 
 /** Every setting, in the order `--help` lists them. */
 export const SETTINGS: readonly Setting[] = [
-  { key: 'listen', flag: 'listen', env: 'RECEIVER_LISTEN', kind: { type: 'address' }, default: '0.0.0.0:11800',
-    help: 'ALS gRPC address (host:port) Envoy streams to' },
-  { key: 'admin', flag: 'admin', env: 'RECEIVER_ADMIN', kind: { type: 'address' }, default: '0.0.0.0:8080',
-    help: 'admin HTTP address: /healthz /readyz /metrics /api/topology' },
+  { key: 'listen', flag: 'listen', env: 'RECEIVER_LISTEN', kind: { type: 'address' }, default: '127.0.0.1:11800',
+    help: 'ALS gRPC address (host:port) Envoy streams to; loopback unless told otherwise (the Deployment sets 0.0.0.0:11800)' },
+  { key: 'admin', flag: 'admin', env: 'RECEIVER_ADMIN', kind: { type: 'address' }, default: '127.0.0.1:8080',
+    help: 'admin HTTP address: /healthz /readyz /metrics /api/topology; loopback unless told otherwise (then only localhost names are served); the Deployment sets 0.0.0.0:8080' },
   { key: 'sink', flag: 'sink', env: 'RECEIVER_SINK', kind: { type: 'enum', values: SINK_NAMES }, default: 'memory',
     help: 'where metrics go: oap (SkyWalking OAP), memory (topology at /api/topology), jsonl (stdout)' },
   { key: 'oapAddress', flag: 'oap-address', env: 'RECEIVER_OAP_ADDRESS', kind: { type: 'grpc-target' }, default: undefined,
@@ -93,6 +95,10 @@ export const SETTINGS: readonly Setting[] = [
     help: 'largest ALS message accepted; a bigger one fails its stream with RESOURCE_EXHAUSTED' },
   { key: 'maxStreams', flag: 'max-streams', env: 'RECEIVER_MAX_STREAMS', kind: INT(1, 1_000_000), default: '2000',
     help: 'open ALS streams allowed; more are refused with RESOURCE_EXHAUSTED' },
+  // 32: an Envoy opens one stream per worker thread (Istio sidecars run 2, gateways one per core), twice
+  // that while an aged connection hands its streams over; far below --max-streams, so no client takes them all.
+  { key: 'maxStreamsPerPeer', flag: 'max-streams-per-peer', env: 'RECEIVER_MAX_STREAMS_PER_PEER', kind: INT(1, 1_000_000), default: '32',
+    help: 'open ALS streams one client IP address may hold over all its connections; more are refused with RESOURCE_EXHAUSTED, so one client cannot take the streams of the others' },
   // Load spreading on scale-out (receiver/README.md, "Scale-out"). 5 min: a reconnect per sidecar every
   // 5 min costs nothing measurable, and a replica the HPA adds gets its share within age + grace (~6.5 min).
   { key: 'maxConnectionAgeMs', flag: 'max-connection-age-ms', env: 'RECEIVER_MAX_CONNECTION_AGE_MS', kind: INT(0, 86_400_000),
@@ -103,6 +109,10 @@ export const SETTINGS: readonly Setting[] = [
     help: 'after the GOAWAY, how long a connection may carry its streams before it is closed; at least a fifth of the age plus 1000' },
   { key: 'oapReresolveMs', flag: 'oap-reresolve-ms', env: 'RECEIVER_OAP_RERESOLVE_MS', kind: INT(1000, 3_600_000),
     default: '30000', help: 'how often a dns:/// OAP target is resolved again, so OAP pods added later take calls too' },
+  // 1 s: delivery resumes within about 1.2 s of the OAP's return however long it was away; an attempt to
+  // an absent OAP is one refused connection per channel.
+  { key: 'oapRetryMaxMs', flag: 'oap-retry-max-ms', env: 'RECEIVER_OAP_RETRY_MAX_MS', kind: INT(100, 60_000),
+    default: '1000', help: 'longest wait between attempts to reach an OAP that is away (reconnects, DNS lookups, resent calls): bounds how soon delivery resumes once it is back' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',

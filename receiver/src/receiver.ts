@@ -1,24 +1,24 @@
 // The receiver assembled from its config: analyzer, sink, ALS gRPC server and admin HTTP, started and
 // stopped as one. main.ts adds only the process concerns (argv, signals, exit codes); tests start this
 // directly on loopback.
-import { AdminServer, type Readiness } from './admin';
-import { createAnalyzer, METADATA_PROBLEMS, SKIP_REASONS, type Analyzer } from './analyze';
+import { AdminServer, type Readiness } from './admin/admin';
+import { createAnalyzer, METADATA_PROBLEMS, SKIP_REASONS, type Analyzer } from './analysis/analyze';
 import { ConfigError, splitHostPort, type ReceiverConfig } from './config';
 import { silentLogger, type Logger } from './log';
-import { DROP_REASONS, ReceiverMetrics, metricValue } from './metrics';
-import { AlsServer } from './server';
+import { DROP_REASONS, ReceiverMetrics, metricValue } from './admin/metrics';
+import { AlsServer } from './als/server';
 import { JsonlSink } from './sinks/jsonl';
 import { MemorySink } from './sinks/memory';
 import { OapSink } from './sinks/oap';
 import type { Sink } from './sinks/sink';
-import { mountTopologyPage } from './topology-page';
+import { mountTopologyPage } from './admin/topology-page';
 
 function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Logger): Sink {
   switch (config.sink) {
     case 'oap':
       return new OapSink({
         address: config.oapAddress!, stats: metrics, logger: logger.child({ component: 'oap-sink' }),
-        reresolveMs: config.oapReresolveMs,
+        reresolveMs: config.oapReresolveMs, retryMaxMs: config.oapRetryMaxMs,
         queueCapacity: config.queueCapacity, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs,
       });
     case 'memory':
@@ -92,7 +92,7 @@ export class Receiver {
     this.server = new AlsServer({
       analyzer, sink, metrics: this.metrics, logger: logger.child({ component: 'als' }),
       limits: {
-        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, receiveWindowBytes: config.receiveWindowBytes,
+        maxReceiveMessageBytes: config.maxMessageBytes, maxStreams: config.maxStreams, maxStreamsPerPeer: config.maxStreamsPerPeer, receiveWindowBytes: config.receiveWindowBytes,
         maxConnectionAgeMs: config.maxConnectionAgeMs, maxConnectionAgeGraceMs: config.maxConnectionAgeGraceMs,
       },
     });

@@ -7,12 +7,12 @@
 // and on SIGTERM stops every worker the way a single receiver stops (streams ended, queue flushed).
 import cluster, { type Worker } from 'node:cluster';
 import * as client from 'prom-client';
-import { AdminServer, type Readiness } from './admin';
+import { AdminServer, type Readiness } from './admin/admin';
 import { splitHostPort, type ReceiverConfig } from './config';
 import { errorFields, silentLogger, type Logger } from './log';
 import type { Receiver, Totals } from './receiver';
 import { MemorySink, type TopologyJson, type TopologySnapshot } from './sinks/memory';
-import { mountTopologyPage } from './topology-page';
+import { mountTopologyPage } from './admin/topology-page';
 
 /** What the primary asks a worker, and how the worker answers (Node's IPC channel). */
 type Question = 'metrics' | 'topology' | 'readiness' | 'totals';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/envoy-protos';
+import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/als/envoy-protos';
 import { replayBurst } from '../../receiver/src/replay/replayer';
 
 // What the replayer puts on the wire, as a gRPC AccessLogService server decodes it with Envoy's protos:

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { AdminServer, sendJson, type Readiness } from '../../receiver/src/admin';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import * as http from 'node:http';
+import { AdminServer, SECURITY_HEADERS, sendJson, type Readiness } from '../../receiver/src/admin/admin';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { MemorySink } from '../../receiver/src/sinks/memory';
 import { httpMetric } from './harness';
 
@@ -10,6 +11,17 @@ describe('admin HTTP', function () {
   let base: string;
   let readiness: Readiness;
   let metrics: ReceiverMetrics;
+
+  /** A GET with the Host header as given (fetch would set its own). */
+  function getWithHost(port: number, host: string, path = '/healthz'): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      }).on('error', reject);
+    });
+  }
 
   async function start(withTopology: boolean) {
     metrics = new ReceiverMetrics('memory');
@@ -80,5 +92,35 @@ describe('admin HTTP', function () {
     admin.mount('/', (req, res) => sendJson(res, 200, { page: req.url }));
     assert.deepEqual(await (await fetch(`${base}/index.html`)).json(), { page: '/index.html' });
     assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' });
+  });
+
+  it('sends CSP, nosniff and frame options with every answer, errors included', async () => {
+    await start(true);
+    for (const path of ['/healthz', '/metrics', '/api/topology', '/no-such-path']) {
+      const res = await fetch(`${base}${path}`);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) assert.equal(res.headers.get(name), value, `${name} on ${path}`);
+    }
+    assert.match(SECURITY_HEADERS['content-security-policy']!, /frame-ancestors 'none'/);
+    assert.equal(SECURITY_HEADERS['x-content-type-options'], 'nosniff');
+  });
+
+  it('bound to loopback, refuses a Host header naming another site (DNS rebinding) with 421 and serves loopback names', async () => {
+    await start(true);
+    const port = Number(new URL(base).port);
+    for (const host of ['evil.example', `evil.example:${port}`, '10.0.0.5:8080', '127.0.0.1.evil.example']) {
+      const res = await getWithHost(port, host);
+      assert.equal(res.status, 421, `Host ${JSON.stringify(host)}`);
+      assert.match(res.body, /answers only to localhost/);
+    }
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', `LOCALHOST:${port}`, 'app.localhost:9000']) {
+      assert.equal((await getWithHost(port, host)).status, 200, `Host ${host}`);
+    }
+  });
+
+  it('bound to every interface, serves any Host header (probes and scrapes use the pod IP)', async () => {
+    metrics = new ReceiverMetrics('memory');
+    admin = new AdminServer({ metrics, readiness: () => ({ grpcListening: true, sinkReady: true }) });
+    const port = await admin.listen({ host: '0.0.0.0', port: 0 });
+    assert.equal((await getWithHost(port, '10.0.0.5:8080')).status, 200);
   });
 });

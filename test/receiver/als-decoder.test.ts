@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import {
   ENVOY_INCLUDE_DIRS, alsDecoders, type HttpAccessLogEntry, type StreamAccessLogsMessage, type TcpAccessLogEntry,
-} from '../../receiver/src/envoy-protos';
-import { int64Of } from '../../receiver/src/int64';
+} from '../../receiver/src/als/envoy-protos';
+import { int64Of } from '../../receiver/src/analysis/int64';
 import { alsMessage, gateway, httpCall, nodeOf, pod, tcpCall, vm, type PeerEncoding } from '../fixtures/mesh-fixtures';
 import { Rng } from './seeded-rng';
 
-// The hot path's decoder (receiver/src/als-decoder.ts) against the reference (proto-loader's decode +
+// The hot path's decoder (receiver/src/als/als-decoder.ts) against the reference (proto-loader's decode +
 // toObject), on messages built at random from Envoy's own schema (every field type, unknown fields of
 // every wire type, packed and unpacked repeats, repeated singular fields, extreme varints, empty
 // messages, unknown enum values), on realistic fixture messages with both peer metadata formats, and on
@@ -238,7 +238,7 @@ const attempt = (f: () => StreamAccessLogsMessage): Outcome => {
 describe(`ALS decoder (seed ${SEED}, ALS_DECODER_SEED=${SEED} replays)`, function () {
   this.timeout(300_000);
   const { fast, reference } = alsDecoders();
-  const { alsServiceDefinition } = require('../../receiver/src/envoy-protos') as typeof import('../../receiver/src/envoy-protos');
+  const { alsServiceDefinition } = require('../../receiver/src/als/envoy-protos') as typeof import('../../receiver/src/als/envoy-protos');
   const serialize = alsServiceDefinition().StreamAccessLogs!.requestSerialize as (m: StreamAccessLogsMessage) => Buffer;
   const root = loadRoot();
   const messageType = root.lookupType('envoy.service.accesslog.v3.StreamAccessLogsMessage');

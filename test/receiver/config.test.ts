@@ -8,9 +8,9 @@ const config = (argv: string[], env: NodeJS.ProcessEnv = {}): ReceiverConfig => 
 };
 
 describe('receiver config', () => {
-  it('defaults to the ALS port 11800 and the admin port 8080 on all interfaces', () => {
+  it('defaults to the ALS port 11800 and the admin port 8080 on loopback only', () => {
     const c = config([]);
-    assert.deepEqual([c.listen, c.admin, c.sink, c.serviceNameRule, c.instanceNameRule], ['0.0.0.0:11800', '0.0.0.0:8080', 'memory', undefined, undefined]);
+    assert.deepEqual([c.listen, c.admin, c.sink, c.serviceNameRule, c.instanceNameRule], ['127.0.0.1:11800', '127.0.0.1:8080', 'memory', undefined, undefined]);
   });
 
   it('runs one worker unless told more by --workers or RECEIVER_WORKERS', () => {
@@ -72,7 +72,7 @@ describe('receiver config', () => {
   });
 
   it('ignores RECEIVER_* variables it does not know (Kubernetes injects service links such as RECEIVER_PORT)', () => {
-    assert.equal(config([], { RECEIVER_PORT: 'tcp://10.0.0.1:11800', RECEIVER_SERVICE_HOST: '10.0.0.1' }).listen, '0.0.0.0:11800');
+    assert.equal(config([], { RECEIVER_PORT: 'tcp://10.0.0.1:11800', RECEIVER_SERVICE_HOST: '10.0.0.1' }).listen, '127.0.0.1:11800');
   });
 
   it('gives every setting a RECEIVER_ environment variable', () => {

@@ -1,12 +1,12 @@
 // Shared pieces of the receiver tests: real gRPC clients and an OAP-side peer on loopback, sample
 // metrics, and a bounded wait. Nothing here decides a test's outcome.
 import * as grpc from '@grpc/grpc-js';
-import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/envoy-protos';
+import { alsServiceDefinition, type StreamAccessLogsMessage } from '../../receiver/src/als/envoy-protos';
 import * as protoLoader from '@grpc/proto-loader';
 import {
   MESH_METRIC_SERVICE, SERVICE_MESH_PROTO, SKYWALKING_LOADER_OPTIONS, meshMetricServiceDefinition, type ServiceMeshMetricsWire,
-} from '../../receiver/src/skywalking-protos';
-import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
+} from '../../receiver/src/sinks/skywalking-protos';
+import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/analysis/mesh-metric';
 
 /** Polls `cond` every 10 ms; rejects with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -158,7 +158,7 @@ export function tcpMetric(over: Partial<TcpMeshMetric> = {}): TcpMeshMetric {
 
 import { parseConfig, type ReceiverConfig } from '../../receiver/src/config';
 import { Receiver } from '../../receiver/src/receiver';
-import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../../receiver/src/envoy-protos';
+import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../../receiver/src/als/envoy-protos';
 
 /** A config as main would build it from these flags, on loopback with ephemeral ports. */
 export function loopbackConfig(...flags: string[]): ReceiverConfig {

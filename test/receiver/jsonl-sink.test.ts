@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
 import { JsonlSink } from '../../receiver/src/sinks/jsonl';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { httpMetric, tcpMetric, waitFor } from './harness';
 
 /** A stdout stand-in that holds every write until released: backpressure on demand. */

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { MemorySink } from '../../receiver/src/sinks/memory';
 import { MAX_BREAKDOWN_KEYS, OTHER } from '../../receiver/src/sinks/history';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { httpMetric, tcpMetric } from './harness';
 
 describe('memory sink topology', () => {

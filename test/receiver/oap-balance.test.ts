@@ -2,7 +2,7 @@
 // nothing queued lost when a pod goes away mid-call, readiness while some pods are down, and which
 // targets it watches for new pods. Two real collect servers on 127.0.0.2 and 127.0.0.3, one port.
 import { strict as assert } from 'node:assert';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { OapSink } from '../../receiver/src/sinks/oap';
 import { OapTargetWatch } from '../../receiver/src/sinks/oap-target';
 import { SlowOap } from './faults/fault-harness';
@@ -29,7 +29,7 @@ describe('oap sink over several OAP pods', function () {
   });
 
   const target = () => `ipv4:${HOSTS.map((h) => `${h}:${port}`).join(',')}`;
-  const newSink = () => (sink = new OapSink({ address: target(), stats: metrics, queueCapacity: 10_000, batchSize: 10, flushIntervalMs: 20, backoffInitialMs: 50, backoffMaxMs: 200 }));
+  const newSink = () => (sink = new OapSink({ address: target(), stats: metrics, queueCapacity: 10_000, batchSize: 10, flushIntervalMs: 20, backoffInitialMs: 50, retryMaxMs: 200 }));
   const ids = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `/${tag}/${i}`);
   const offer = (endpoints: string[]) => sink!.offer(endpoints.map((endpoint) => httpMetric({ endpoint })));
   const delivered = () => peers.flatMap((p) => p.endpoints);
@@ -62,7 +62,10 @@ describe('oap sink over several OAP pods', function () {
     await waitFor(() => sink!.isReady(), 'the sink to connect');
     const sent = await offerUntil(() => peers.every((p) => p.calls > 0), 'calls at both peers', 'count');
     await waitFor(() => delivered().length >= sent.length, 'every metric at a peer');
-    for (const h of HOSTS) assert.ok(await metrics.value('receiver_oap_calls_total', { target: `${h}:${port}`, outcome: 'ok' }) > 0, h);
+    // A peer has the metrics before the sink has its answer: wait for the count rather than race it.
+    for (const h of HOSTS) {
+      await waitFor(async () => await metrics.value('receiver_oap_calls_total', { target: `${h}:${port}`, outcome: 'ok' }) > 0, `an ok call counted for ${h}`);
+    }
   });
 
   it('resends to the other pod what a pod took and never answered before it went away, losing nothing queued', async () => {

@@ -3,9 +3,9 @@ import { BatchEncoder, type Batch } from '../../receiver/src/sinks/oap';
 import {
   meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type HttpMeshMetricWire, type KeyStringValuePair,
   type ServiceMeshMetricsWire, type TcpMeshMetricWire,
-} from '../../receiver/src/skywalking-protos';
-import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/mesh-metric';
-import type { Int64 } from '../../receiver/src/int64';
+} from '../../receiver/src/sinks/skywalking-protos';
+import type { HttpMeshMetric, TcpMeshMetric } from '../../receiver/src/analysis/mesh-metric';
+import type { Int64 } from '../../receiver/src/analysis/int64';
 import { exactMeshMetricServiceDefinition, httpMetric, tcpMetric } from './harness';
 
 // The oap sink writes the collect request's bytes itself (BatchEncoder). These tests hold it to the

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
 import { OapSink, type OapSinkOptions } from '../../receiver/src/sinks/oap';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
 import { FakeOap, freePort, httpMetric, tcpMetric, waitFor } from './harness';
 
 describe('oap sink', function () {
@@ -23,7 +23,7 @@ describe('oap sink', function () {
   function open(port: number, over: Partial<OapSinkOptions> = {}): OapSink {
     sink = new OapSink({
       address: `127.0.0.1:${port}`, stats: metrics, queueCapacity: 1000, batchSize: 100, flushIntervalMs: 20,
-      backoffInitialMs: 20, backoffMaxMs: 100, callTimeoutMs: 2000, ...over,
+      backoffInitialMs: 20, retryMaxMs: 100, callTimeoutMs: 2000, ...over,
     });
     return sink;
   }

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import { AlsServer, type StreamAnalyzerFactory } from '../../receiver/src/server';
-import { ReceiverMetrics } from '../../receiver/src/metrics';
-import type { Node, StreamAccessLogsMessage } from '../../receiver/src/envoy-protos';
-import type { MeshMetric } from '../../receiver/src/mesh-metric';
+import { AlsServer, type StreamAnalyzerFactory } from '../../receiver/src/als/server';
+import { ReceiverMetrics } from '../../receiver/src/admin/metrics';
+import type { Node, StreamAccessLogsMessage } from '../../receiver/src/als/envoy-protos';
+import type { MeshMetric } from '../../receiver/src/analysis/mesh-metric';
 import type { Sink } from '../../receiver/src/sinks/sink';
 import { AlsStream, alsClient, httpMetric, tcpMetric, waitFor } from './harness';
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { loadSkywalkingProtos } from '../../receiver/src/skywalking-protos';
+import { loadSkywalkingProtos } from '../../receiver/src/sinks/skywalking-protos';
 
 // The wire contract with OAP 10.x (DESIGN.md section 3): name -> [field number, type] for every field.
 const COMMON = {

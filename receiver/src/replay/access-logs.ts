@@ -7,7 +7,7 @@
 //   // client: what frontend's sidecar logs (node: nodeOf(frontend)); server: checkout's (nodeOf(checkout)).
 import type {
   HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry, TlsProperties,
-} from '../envoy-protos';
+} from '../als/envoy-protos';
 import { type PeerEncoding, type WorkloadSpec, peerFilterState, spiffeOf } from './workloads';
 
 /** Milliseconds after the entry's start_time, as Envoy measures them (fractions allowed). */

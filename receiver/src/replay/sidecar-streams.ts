@@ -6,7 +6,7 @@
 // on any remote close (envoyproxy/envoy source/extensions/access_loggers/common/grpc_access_logger_clients.h,
 // StreamingGrpcAccessLogClient::LocalStream::onRemoteClose).
 import * as grpc from '@grpc/grpc-js';
-import { alsServiceDefinition, type HttpAccessLogEntry, type StreamAccessLogsMessage, type TcpAccessLogEntry } from '../envoy-protos';
+import { alsServiceDefinition, type HttpAccessLogEntry, type StreamAccessLogsMessage, type TcpAccessLogEntry } from '../als/envoy-protos';
 import type { LoggedEntry, Sidecar } from './traffic';
 
 export interface StreamCounts {

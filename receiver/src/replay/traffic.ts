@@ -2,7 +2,7 @@
 // loadgenerator becomes the tree of calls it causes (frontend, then its callees, checkout on its VM, then
 // payment on its VM, …), each call logged by both sidecars (client and server) with Envoy's timings. Pure
 // and seeded: the same seed and start times give the same entries.
-import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../envoy-protos';
+import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../als/envoy-protos';
 import { type Timing, httpCall, tcpCall } from './access-logs';
 import { edgeKey, type GraphService } from '@meshscope/boutique-catalog';
 import { FAILURES, HYBRID_BOUTIQUE, ISTIO_RELEASES, validateModel, type BoutiqueModel, type EdgeTraffic } from './boutique-model';

@@ -4,11 +4,11 @@
 // ids, metadata keys; cf. apache/skywalking envoy-metrics-receiver-plugin test resources); the values are
 // our own. Objects are in @grpc/proto-loader's form (snake_case Envoy fields, camelCase well-known types),
 // so they can be encoded with Envoy's protos as they are. Used by the traffic replayer and the tests.
-import type { Any, Node } from '../envoy-protos';
-import type { FlatNode } from '../flat-node';
-import { MetadataTree, encodeBytesValue, structFromTree } from '../metadata-struct';
-import { flatNodePeerAny, structPeerAny } from '../peer-metadata-encode';
-import { BYTES_VALUE_TYPE, TYPE_URL_PREFIX } from '../peer-metadata';
+import type { Any, Node } from '../als/envoy-protos';
+import type { FlatNode } from '../analysis/flat-node';
+import { MetadataTree, encodeBytesValue, structFromTree } from '../analysis/metadata-struct';
+import { flatNodePeerAny, structPeerAny } from '../analysis/peer-metadata-encode';
+import { BYTES_VALUE_TYPE, TYPE_URL_PREFIX } from '../analysis/peer-metadata';
 
 // ---- workloads ----
 

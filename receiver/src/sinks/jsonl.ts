@@ -2,8 +2,8 @@
 // pushes back (a slow pipe), chunks wait in a bounded queue, and what does not fit is dropped as
 // queue_full rather than buffered without limit inside the stream.
 import type { Writable } from 'node:stream';
-import type { MeshMetric } from '../mesh-metric';
-import type { SinkStats } from '../metrics';
+import type { MeshMetric } from '../analysis/mesh-metric';
+import type { SinkStats } from '../admin/metrics';
 import type { Sink } from './sink';
 
 export interface JsonlSinkOptions {

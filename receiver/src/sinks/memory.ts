@@ -10,8 +10,8 @@
 //
 // History (served by /api/history): each side of each edge also keeps a bounded series of recent steps
 // (history.ts); a service's history is that of the headline sides of the edges into it, as for its numbers.
-import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../mesh-metric';
-import type { SinkStats } from '../metrics';
+import { PLATFORM_PROPERTY, type DetectPoint, type MeshMetric, type Platform } from '../analysis/mesh-metric';
+import type { SinkStats } from '../admin/metrics';
 import { CallStats, type CallStatsState, type LatencyPercentiles } from './call-stats';
 import { errorKindOf, HistoryStore, Series, type HistoryOptions, type SeriesJson, type SeriesState } from './history';
 import type { Sink } from './sink';

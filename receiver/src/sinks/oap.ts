@@ -7,7 +7,12 @@
 // (HTTP and TCP never share a batch). A call's batches are checked out of the queue but keep their room
 // until the call ends: with status OK they are counted forwarded and their room freed; if it fails (OAP
 // down, restarting, deadline) they go back to the head of the queue and are resent after a backoff, on
-// a new call. So nothing queued is lost while the OAP is away, and each metric is counted forwarded
+// a new call.
+// Coming back after an outage of any length: every wait is bounded by `retryMaxMs` (default 1 s): the
+// channels' own reconnect attempts (grpc-js, ±20 % jitter), and the sink's backoff between calls, which
+// while failing sends one call of one batch at a time (a cheap probe). A channel turning READY ends the
+// sink's backoff at once, after a random pause of up to READY_JITTER_MS (a fleet of receivers does not
+// send in step). So delivery resumes within about 1.2 × retryMaxMs + a call of the OAP's return. So nothing queued is lost while the OAP is away, and each metric is counted forwarded
 // exactly once. What the protocol cannot tell us is how much of a call that broke *after* its messages
 // were written the OAP had already applied (collect has no per-batch acknowledgement): in that one case
 // those batches may reach the OAP twice. Calls are kept short (a few batches) to keep that window small,
@@ -19,13 +24,13 @@
 // so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
 import { OapTargetWatch } from './oap-target';
-import type { Int64 } from '../int64';
-import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../mesh-metric';
-import type { SinkStats } from '../metrics';
+import type { Int64 } from '../analysis/int64';
+import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../analysis/mesh-metric';
+import type { SinkStats } from '../admin/metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
 import {
   MESH_METRIC_SERVICE, meshMetricFieldNumbers, meshMetricServiceDefinition, meshMetricsEncoder,
-} from '../skywalking-protos';
+} from './skywalking-protos';
 import { Backpressure } from './backpressure';
 import { BoundedQueue, Capacity } from './bounded-queue';
 import type { Sink } from './sink';
@@ -51,8 +56,15 @@ export interface OapSinkOptions {
   channels?: number;
   callTimeoutMs?: number;
   backoffInitialMs?: number;
-  backoffMaxMs?: number;
+  /**
+   * The longest wait between attempts while the OAP is away (default 1000): the channels' reconnect
+   * backoff cap, their DNS re-resolution interval, and the sink's own backoff cap.
+   */
+  retryMaxMs?: number;
 }
+
+/** After a channel turns READY, the first call waits a random part of this (fleet jitter). */
+const READY_JITTER_MS = 250;
 
 /** Statuses that mean "this content will never be accepted": resending would loop forever. */
 const PERMANENT = new Set<grpc.status>([
@@ -83,6 +95,8 @@ export class OapSink implements Sink {
   private closing = false;
   private stopped = false;
   private lastCallOk = false;
+  /** Calls failed since the last one that ended OK (for the logs). */
+  private failedInARow = 0;
   private wake: (() => void) | undefined;
   /** Calls under way: their stream (to cancel on a close deadline) and their end. */
   private readonly inFlight = new Map<grpc.ClientWritableStream<Buffer>, Promise<void>>();
@@ -92,7 +106,7 @@ export class OapSink implements Sink {
   private readonly loop: Promise<void>;
 
   constructor(opts: OapSinkOptions) {
-    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, backoffMaxMs: 30_000, reresolveMs: 30_000, ...opts };
+    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, retryMaxMs: 1000, reresolveMs: 30_000, ...opts };
     this.backoff = this.o.backoffInitialMs;
     this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
@@ -117,9 +131,12 @@ export class OapSink implements Sink {
 
   private newClients(): grpc.Client[] {
     const clients = Array.from({ length: this.o.channels }, () => new grpc.Client(this.o.address, grpc.credentials.createInsecure(), {
-      // The channel's own reconnect backoff must not outwait ours (grpc's default max is 120 s).
-      'grpc.initial_reconnect_backoff_ms': this.o.backoffInitialMs,
-      'grpc.max_reconnect_backoff_ms': this.o.backoffMaxMs,
+      // grpc's default reconnect backoff grows to 120 s: an OAP back after a long outage would wait that
+      // long for the next attempt. An attempt to an absent OAP is one refused TCP connection: cheap.
+      'grpc.initial_reconnect_backoff_ms': Math.min(this.o.backoffInitialMs, this.o.retryMaxMs),
+      'grpc.max_reconnect_backoff_ms': this.o.retryMaxMs,
+      // A dns:/// target whose pods all came back with new addresses is resolved again this soon (default 30 s).
+      'grpc.dns_min_time_between_resolutions_ms': this.o.retryMaxMs,
       'grpc.keepalive_time_ms': 30_000,
       // A connection of its own (grpc-js would otherwise share one per address).
       'grpc.use_local_subchannel_pool': 1,
@@ -130,8 +147,26 @@ export class OapSink implements Sink {
     for (const c of clients) {
       this.callsOn.set(c, 0);
       c.getChannel().getConnectivityState(true); // connect now, so /readyz turns green early
+      this.watchReady(c.getChannel());
     }
     return clients;
+  }
+
+  /** Ends the backoff whenever `channel` turns READY: the OAP is there again, so try now. */
+  private watchReady(channel: ReturnType<grpc.Client["getChannel"]>): void {
+    const watch = (last: grpc.connectivityState): void => {
+      if (last === grpc.connectivityState.SHUTDOWN) return;
+      channel.watchConnectivityState(last, Infinity, () => {
+        const now = channel.getConnectivityState(false);
+        if (now === grpc.connectivityState.READY && !this.stopped && this.retryAt > Date.now()) {
+          this.retryAt = Date.now() + Math.random() * READY_JITTER_MS;
+          this.backoff = this.o.backoffInitialMs;
+          this.wake?.();
+        }
+        watch(now);
+      });
+    };
+    watch(channel.getConnectivityState(false));
   }
 
   /** Closes a replaced client once its calls have ended. */
@@ -235,7 +270,8 @@ export class OapSink implements Sink {
         await this.sleep(this.inFlight.size > 0 ? this.o.callTimeoutMs : this.o.flushIntervalMs);
         continue;
       }
-      if (this.inFlight.size >= this.o.maxCallsInFlight) {
+      // While calls fail, one call of one batch at a time probes the OAP: cheap, and nothing piles up.
+      if (this.inFlight.size >= (this.lastCallOk ? this.o.maxCallsInFlight : 1)) {
         await this.sleep(this.o.callTimeoutMs);
         continue;
       }
@@ -267,10 +303,11 @@ export class OapSink implements Sink {
   /** The next batches, HTTP and TCP in turn, checked out of their queues. */
   private nextBatches(): EncodedBatch[] {
     const batches: EncodedBatch[] = [];
-    while (batches.length < this.o.maxBatchesPerCall) {
+    const most = this.lastCallOk ? this.o.maxBatchesPerCall : 1;
+    while (batches.length < most) {
       const before = batches.length;
       if (this.http.length > 0) batches.push({ kind: 'http', elements: this.http.checkout(this.o.batchSize) });
-      if (this.tcp.length > 0 && batches.length < this.o.maxBatchesPerCall) {
+      if (this.tcp.length > 0 && batches.length < most) {
         batches.push({ kind: 'tcp', elements: this.tcp.checkout(this.o.batchSize) });
       }
       if (batches.length === before) break;
@@ -311,6 +348,8 @@ export class OapSink implements Sink {
     if (!err) {
       this.release(batches);
       this.o.stats.forwarded(count);
+      if (this.failedInARow > 0) this.logger.info('OAP calls succeed again', { failedCalls: this.failedInARow, queued: this.capacity.used });
+      this.failedInARow = 0;
       this.lastCallOk = true;
       this.backoff = this.o.backoffInitialMs;
       return;
@@ -332,10 +371,12 @@ export class OapSink implements Sink {
     if (Date.now() >= this.retryAt) {
       // Full jitter keeps a fleet of receivers from reconnecting in step; calls failing together back off once.
       this.retryAt = Date.now() + this.backoff / 2 + Math.random() * (this.backoff / 2);
-      this.backoff = Math.min(this.backoff * 2, this.o.backoffMaxMs);
+      this.backoff = Math.min(this.backoff * 2, this.o.retryMaxMs);
     }
+    // Retries come every second while the OAP is away: the first failure of a run is a warning, the rest debug.
     if (!this.stopped) {
-      this.logger.warn('OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
+      const log = this.failedInARow++ === 0 ? this.logger.warn : this.logger.debug;
+      log.call(this.logger, 'OAP call failed; metrics stay queued', { metrics: count, queued: this.capacity.used, ...errorFields(err) });
     }
   }
 

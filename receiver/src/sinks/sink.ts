@@ -1,4 +1,4 @@
-import type { MeshMetric } from '../mesh-metric';
+import type { MeshMetric } from '../analysis/mesh-metric';
 import type { Backpressure } from './backpressure';
 
 /**

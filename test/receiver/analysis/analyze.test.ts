@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { inspect } from 'node:util';
-import { AnalyzerOptions, MetadataProblem, SkipReason, createAnalyzer } from '../../../receiver/src/analyze';
+import { AnalyzerOptions, MetadataProblem, SkipReason, createAnalyzer } from '../../../receiver/src/analysis/analyze';
 import {
   HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry, alsServiceDefinition, loadAlsProtos,
-} from '../../../receiver/src/envoy-protos';
-import { buildFlatNode } from '../../../receiver/src/flat-node';
-import type { HttpMeshMetric, MeshMetric, TcpMeshMetric } from '../../../receiver/src/mesh-metric';
-import { RESPONSE_FLAGS } from '../../../receiver/src/analyze-entry';
-import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/peer-metadata-encode';
+} from '../../../receiver/src/als/envoy-protos';
+import { buildFlatNode } from '../../../receiver/src/analysis/flat-node';
+import type { HttpMeshMetric, MeshMetric, TcpMeshMetric } from '../../../receiver/src/analysis/mesh-metric';
+import { RESPONSE_FLAGS } from '../../../receiver/src/analysis/analyze-entry';
+import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/analysis/peer-metadata-encode';
 import {
   PeerEncoding, WorkloadSpec, alsMessage, bytesValueAny, flatNodeOf, gateway, gatewayEntry, httpCall, nodeOf, peerStructOf, pod,
   tcpCall, vm,

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { FlatNode, FlatNodeError, buildFlatNode, readFlatNode } from '../../../receiver/src/flat-node';
+import { FlatNode, FlatNodeError, buildFlatNode, readFlatNode } from '../../../receiver/src/analysis/flat-node';
 
 // Blobs made by `flatc -b receiver/schema/node_info.fbs` (flatc 2.0.8) from JSON with the values below, so
 // the reader is checked against FlatBuffers' own encoder, not only against our builder.

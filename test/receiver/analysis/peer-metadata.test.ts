@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { buildFlatNode } from '../../../receiver/src/flat-node';
-import { decodePeerAny, flatNodeNamingView, flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
-import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/peer-metadata-encode';
+import { buildFlatNode } from '../../../receiver/src/analysis/flat-node';
+import { decodePeerAny, flatNodeNamingView, flatNodeToMetadata } from '../../../receiver/src/analysis/peer-metadata';
+import { flatNodePeerAny, structPeerAny } from '../../../receiver/src/analysis/peer-metadata-encode';
 import { bytesValueAny, flatNodeOf, peerStructOf, pod, vm } from '../../fixtures/mesh-fixtures';
 
 const cart = pod('cartservice', 'boutique');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { detectPlatform } from '../../../receiver/src/analyze-workload';
-import type { MetadataTree } from '../../../receiver/src/metadata-struct';
-import { flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
+import { detectPlatform } from '../../../receiver/src/analysis/analyze-workload';
+import type { MetadataTree } from '../../../receiver/src/analysis/metadata-struct';
+import { flatNodeToMetadata } from '../../../receiver/src/analysis/peer-metadata';
 import { flatNodeOf, gateway, nodeMetadataOf, peerStructOf, pod, vm } from '../../fixtures/mesh-fixtures';
 
 const shop = pod('productcatalogservice', 'boutique');

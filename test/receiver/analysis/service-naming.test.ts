@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import type { MetadataTree } from '../../../receiver/src/metadata-struct';
-import { flatNodeToMetadata } from '../../../receiver/src/peer-metadata';
+import type { MetadataTree } from '../../../receiver/src/analysis/metadata-struct';
+import { flatNodeToMetadata } from '../../../receiver/src/analysis/peer-metadata';
 import {
   DEFAULT_INSTANCE_NAME_RULE, DEFAULT_SERVICE_NAME_RULE, compileNamingRule,
-} from '../../../receiver/src/service-naming';
+} from '../../../receiver/src/analysis/service-naming';
 import { flatNodeOf, nodeMetadataOf, peerStructOf, pod, vm } from '../../fixtures/mesh-fixtures';
 
 const service = compileNamingRule(DEFAULT_SERVICE_NAME_RULE);

@@ -2,14 +2,16 @@
 // was sent (duplicates included), /metrics read the way Prometheus reads it, and sidecar traffic whose
 // every entry is told apart by its path.
 import * as grpc from '@grpc/grpc-js';
-import { meshMetricServiceDefinition, type ServiceMeshMetricsWire } from '../../../receiver/src/skywalking-protos';
-import type { HttpAccessLogEntry } from '../../../receiver/src/envoy-protos';
+import { meshMetricServiceDefinition, type ServiceMeshMetricsWire } from '../../../receiver/src/sinks/skywalking-protos';
+import type { HttpAccessLogEntry } from '../../../receiver/src/als/envoy-protos';
 import { httpCall, pod, type WorkloadSpec } from '../../fixtures/mesh-fixtures';
 
 /** ServiceMeshMetricService/collect answering each call `delayMs` after it ended; keeps every endpoint it got. */
 export class SlowOap {
   readonly endpoints: string[] = [];
   calls = 0;
+  /** When the last metric arrived (Date.now()). */
+  lastArrivalAt = 0;
   private server: grpc.Server | undefined;
   constructor(private readonly delayMs: number) {}
 
@@ -20,7 +22,7 @@ export class SlowOap {
         this.calls++;
         const got: string[] = [];
         call.on('data', (m: ServiceMeshMetricsWire) => { for (const x of m.httpMetrics?.metrics ?? []) got.push(x.endpoint); });
-        call.on('end', () => setTimeout(() => { this.endpoints.push(...got); cb(null, {}); }, this.delayMs));
+        call.on('end', () => setTimeout(() => { this.endpoints.push(...got); this.lastArrivalAt = Date.now(); cb(null, {}); }, this.delayMs));
         call.on('error', () => undefined);
       },
     });

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import * as grpc from '@grpc/grpc-js';
-import type { Any, HttpAccessLogEntry, StreamAccessLogsMessage } from '../../../receiver/src/envoy-protos';
-import { buildFlatNode } from '../../../receiver/src/flat-node';
-import { encodeBytesValue, encodeStruct, structFromTree, type MetadataTree } from '../../../receiver/src/metadata-struct';
-import { BYTES_VALUE_TYPE, STRUCT_TYPE, TYPE_URL_PREFIX } from '../../../receiver/src/peer-metadata';
+import type { Any, HttpAccessLogEntry, StreamAccessLogsMessage } from '../../../receiver/src/als/envoy-protos';
+import { buildFlatNode } from '../../../receiver/src/analysis/flat-node';
+import { encodeBytesValue, encodeStruct, structFromTree, type MetadataTree } from '../../../receiver/src/analysis/metadata-struct';
+import { BYTES_VALUE_TYPE, STRUCT_TYPE, TYPE_URL_PREFIX } from '../../../receiver/src/analysis/peer-metadata';
 import type { Receiver } from '../../../receiver/src/receiver';
 import { flatNodeOf, gateway, httpCall, nodeOf, peerStructOf, pod, tcpCall, vm } from '../../fixtures/mesh-fixtures';
 import { AlsStream, startReceiver } from '../harness';
@@ -23,7 +23,7 @@ const CONCURRENCY = 16;
 
 
 const serialize = (() => {
-  const { alsServiceDefinition } = require('../../../receiver/src/envoy-protos') as typeof import('../../../receiver/src/envoy-protos');
+  const { alsServiceDefinition } = require('../../../receiver/src/als/envoy-protos') as typeof import('../../../receiver/src/als/envoy-protos');
   return alsServiceDefinition().StreamAccessLogs!.requestSerialize as (m: StreamAccessLogsMessage) => Buffer;
 })();
 

@@ -93,4 +93,23 @@ describe('receiver faults: sidecars that break off, and the limits', function ()
     assert.equal((await open[1]!.end()).error, null);
     assert.equal((await scrapeNow()).value('receiver_mesh_metrics_forwarded_total'), 3);
   });
+
+  it('keeps one client from taking every stream: past --max-streams-per-peer its streams are refused, on any of its connections, and another client gets in', async () => {
+    // Two clients told apart by their address on loopback: IPv4 127.0.0.1 and IPv6 ::1 (a dual-stack listener).
+    receiver = await startReceiver('--sink', 'memory', '--listen', '[::]:0', '--max-streams', '3', '--max-streams-per-peer', '2');
+    const greedy = [connect(), connect()];
+    const other = new grpc.Client(`[::1]:${receiver.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    clients.push(other);
+    const held = [new AlsStream(greedy[0]!).send(firstMessage('g0')), new AlsStream(greedy[0]!).send(firstMessage('g1'))];
+    await waitFor(async () => (await scrapeNow()).value('receiver_als_active_streams') === 2, 'the greedy client\'s two streams');
+    const third = await new AlsStream(greedy[1]!).send(firstMessage('g2')).done; // its second connection
+    assert.equal(third.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(third.error!.details, /too many open ALS streams from \S*127\.0\.0\.1 \(limit per peer 2\)/);
+    assert.equal((await new AlsStream(other).send(firstMessage('o0', 3)).send(nextMessage('o1', 3)).end()).error, null);
+    const s = await scrapeNow();
+    assert.equal(s.value('receiver_als_streams_refused_total', { limit: 'peer' }), 1);
+    assert.equal(s.value('receiver_als_streams_refused_total', { limit: 'server' }), 0);
+    for (const h of held) assert.equal((await h.end()).error, null);
+    assert.equal((await scrapeNow()).value('receiver_mesh_metrics_forwarded_total'), 8);
+  });
 });

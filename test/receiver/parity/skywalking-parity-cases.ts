@@ -15,10 +15,10 @@
 //   YAML oap-server/server-starter/src/main/resources/metadata-service-mapping.yaml (the default rules)
 // Where the receiver departs on purpose, a row says which line of receiver/README.md's table it is and
 // what the receiver sends instead.
-import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../../../receiver/src/envoy-protos';
-import type { HttpMeshMetricWire, TcpMeshMetricWire } from '../../../receiver/src/skywalking-protos';
-import { structPeerAny, flatNodePeerAny } from '../../../receiver/src/peer-metadata-encode';
-import { buildFlatNode } from '../../../receiver/src/flat-node';
+import type { HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../../../receiver/src/als/envoy-protos';
+import type { HttpMeshMetricWire, TcpMeshMetricWire } from '../../../receiver/src/sinks/skywalking-protos';
+import { structPeerAny, flatNodePeerAny } from '../../../receiver/src/analysis/peer-metadata-encode';
+import { buildFlatNode } from '../../../receiver/src/analysis/flat-node';
 import {
   bytesValueAny, flatNodeOf, gateway, gatewayEntry, httpCall, nodeOf, peerStructOf, pod, tcpCall, vm,
 } from '../../fixtures/mesh-fixtures';

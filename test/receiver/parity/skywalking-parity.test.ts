@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import type { ServiceMeshMetricsWire } from '../../../receiver/src/skywalking-protos';
+import type { ServiceMeshMetricsWire } from '../../../receiver/src/sinks/skywalking-protos';
 import { AlsStream, FakeOap, alsClient, waitFor } from '../harness';
 import { NodeChild } from '../node-child';
 import { httpCall, nodeOf, pod } from '../../fixtures/mesh-fixtures';

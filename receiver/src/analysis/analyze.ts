@@ -16,7 +16,7 @@ import { InstancePropertiesMode, Workload, WorkloadNamer } from './analyze-workl
 import {
   ProtocolDetection, Side, adaptHttp, adaptTcp, grpcAwareProtocolOf, skywalkingProtocolOf,
 } from './analyze-entry';
-import type { AccessLogCommon, Any, HttpAccessLogEntry, Node, TcpAccessLogEntry } from './envoy-protos';
+import type { AccessLogCommon, Any, HttpAccessLogEntry, Node, TcpAccessLogEntry } from '../als/envoy-protos';
 import type { MeshMetric } from './mesh-metric';
 import { MetadataTree, treeFromStruct } from './metadata-struct';
 import { PEER_KEYS, PeerDecodeProblem, PeerDirection, PeerFormat, decodePeerAny } from './peer-metadata';

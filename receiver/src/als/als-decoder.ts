@@ -10,7 +10,7 @@ import * as protobuf from 'protobufjs';
 import type {
   AccessLogCommon, Any, Duration, HttpAccessLogEntry, StreamAccessLogsMessage, TcpAccessLogEntry, TlsProperties,
   Timestamp,
-} from './envoy-protos';
+} from './access-log';
 
 type Reader = protobuf.Reader;
 type Decode = (bytes: Buffer) => StreamAccessLogsMessage;

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as http from 'node:http';
 import { sendJson, type AdminServer, type RouteHandler } from './admin';
-import type { HistoryJson } from './sinks/memory';
+import type { HistoryJson } from '../sinks/memory';
 
-/** receiver/web, from receiver/src (tsx) and receiver/dist (built) alike. */
-export const WEB_DIR = path.join(__dirname, '..', 'web');
+/** receiver/web, from receiver/src/admin (tsx) and receiver/dist (built) alike. */
+export const WEB_DIR = path.join(__dirname, '..', '..', 'web');
 
 interface PageFile { file: () => string; type: string }
 

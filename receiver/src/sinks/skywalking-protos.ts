@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 
 /** receiver/proto, found from both src/ (tsx) and dist/ (built): each sits one level under receiver/. */
-export const SKYWALKING_PROTO_DIR = path.join(__dirname, '..', 'proto');
+export const SKYWALKING_PROTO_DIR = path.join(__dirname, '..', '..', 'proto');
 export const SERVICE_MESH_PROTO = 'skywalking/service-mesh.proto';
 export const MESH_METRIC_SERVICE = 'skywalking.v3.ServiceMeshMetricService';
 

@@ -2,7 +2,7 @@
 // peers): a tree of strings, so one naming rule serves all of them. Also the protobuf codecs of the two
 // well-known types that carry peer metadata inside an Any (google.protobuf.Struct and BytesValue).
 import * as protobuf from 'protobufjs';
-import type { Struct, Value } from './envoy-protos';
+import type { Struct, Value } from '../als/envoy-protos';
 
 /** Workload metadata as nested string maps; values that are neither strings nor structs are dropped. */
 export interface MetadataTree { readonly [key: string]: string | MetadataTree }

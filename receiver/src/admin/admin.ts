@@ -3,8 +3,8 @@
 // served under `/` without touching the API routes.
 import * as http from 'node:http';
 import type { ReceiverMetrics } from './metrics';
-import type { TopologyJson } from './sinks/memory';
-import { errorFields, silentLogger, type Logger } from './log';
+import type { TopologyJson } from '../sinks/memory';
+import { errorFields, silentLogger, type Logger } from '../log';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
 
@@ -26,6 +26,33 @@ export interface AdminOptions {
   logger?: Logger;
 }
 
+/**
+ * Sent with every answer. The page loads only its own files and reads only its own API; no other site may
+ * frame it (clickjacking) or have a response read as another type than it says.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Host names a server bound to loopback answers to. Any other Host header is a page of another site whose
+ * name now resolves to 127.0.0.1 (DNS rebinding) reading this one with the user's browser: refused.
+ */
+export function isLoopbackHostName(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/** The host name of a Host header value (`name:port`, `[v6]:port`). */
+function hostNameOf(header: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d*)?$/.exec(header.trim());
+  return m ? m[1]! : header;
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -37,6 +64,8 @@ export class AdminServer {
   private readonly mounts: { prefix: string; handler: RouteHandler }[] = [];
   private readonly server: http.Server;
   private readonly logger: Logger;
+  /** Set when listening on loopback: only loopback names are served (see isLoopbackHostName). */
+  private loopbackOnly = false;
 
   constructor(opts: AdminOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -78,6 +107,7 @@ export class AdminServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`cannot listen for admin HTTP on ${address.host}:${address.port}: ${err.message}`));
       this.server.once('error', onError);
+      this.loopbackOnly = isLoopbackHostName(address.host);
       this.server.listen(address.port, address.host, () => {
         this.server.off('error', onError);
         resolve((this.server.address() as { port: number }).port);
@@ -94,6 +124,12 @@ export class AdminServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+      if (this.loopbackOnly && !isLoopbackHostName(hostNameOf(req.headers.host ?? ''))) {
+        return sendJson(res, 421, {
+          error: `host ${JSON.stringify(req.headers.host ?? '')} is not served: bound to loopback, this server answers only to localhost, 127.0.0.1 and [::1]`,
+        });
+      }
       const path = new URL(req.url ?? '/', 'http://admin').pathname;
       const handler = this.routes.get(path) ?? this.mounts.find((m) => path.startsWith(m.prefix))?.handler;
       if (!handler) return sendJson(res, 404, { error: `no such path: ${path}`, paths: [...this.routes.keys()] });

@@ -12,7 +12,7 @@
 // Rules see of a FlatNode only what SkyWalking's ServiceMetaInfoAdapter.extractStructFromNodeFlatBuffer
 // puts in its Struct: NAME, NAMESPACE, CLUSTER_ID (each "" when absent) and LABELS; the rest of the FlatNode
 // is kept for our own instance properties (--instance-properties extended).
-import type { Any } from './envoy-protos';
+import type { Any } from '../als/envoy-protos';
 import { FlatNode, readFlatNode } from './flat-node';
 import { MetadataTree, decodeBytesValue, decodeStruct } from './metadata-struct';
 

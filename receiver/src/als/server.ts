@@ -11,14 +11,14 @@
 // messages so the sidecars reopen them on new connections, possibly to other replicas (README "Scale-out").
 import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { HANDOFF_QUIET_MAX_MS, splitHostPort } from './config';
+import { HANDOFF_QUIET_MAX_MS, splitHostPort } from '../config';
 import { ConnectionAges } from './connection-ages';
 import { alsServiceDefinition } from './envoy-protos';
 import type { HttpAccessLogEntry, Node, StreamAccessLogsMessage, TcpAccessLogEntry } from './envoy-protos';
-import type { MeshMetric } from './mesh-metric';
-import type { ReceiverMetrics } from './metrics';
-import type { Sink } from './sinks/sink';
-import { errorFields, silentLogger, type Logger } from './log';
+import type { MeshMetric } from '../analysis/mesh-metric';
+import type { ReceiverMetrics } from '../admin/metrics';
+import type { Sink } from '../sinks/sink';
+import { errorFields, silentLogger, type Logger } from '../log';
 import { widenReceiveWindows } from './receive-window';
 
 /** What the server needs from analysis (the shape of analyze.ts's Analyzer). */
@@ -34,6 +34,11 @@ export interface AlsServerLimits {
   maxReceiveMessageBytes: number;
   /** Open streams beyond this are refused with RESOURCE_EXHAUSTED. */
   maxStreams: number;
+  /**
+   * Open streams one peer (a client IP address, over all its connections) may hold; more are refused with
+   * RESOURCE_EXHAUSTED, so one client cannot take every stream from the other sidecars.
+   */
+  maxStreamsPerPeer: number;
   /** Server-side HTTP/2 pings find dead sidecar connections (a VM that vanished). */
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
@@ -56,6 +61,7 @@ export const HANDOFF_QUIET_MS = { min: 100, max: HANDOFF_QUIET_MAX_MS, unknown: 
 export const DEFAULT_LIMITS: AlsServerLimits = {
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   maxStreams: 2000,
+  maxStreamsPerPeer: 32,
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxPauseMs: 1000,
@@ -107,6 +113,13 @@ class StreamState {
   ) {}
 }
 
+/** The client's IP address of a grpc-js peer string (`1.2.3.4:5678`, `[::1]:5678`). */
+export function peerAddress(peer: string): string {
+  const colon = peer.lastIndexOf(':');
+  const host = colon > 0 ? peer.slice(0, colon) : peer;
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 const STATUS_NAME: Record<number, string> = Object.fromEntries(
   Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k]),
 );
@@ -116,6 +129,8 @@ export class AlsServer {
   private readonly limits: AlsServerLimits;
   private readonly logger: Logger;
   private readonly streams = new Set<StreamState>();
+  /** Open streams by peer address (the client IP, without its port). */
+  private readonly streamsByPeer = new Map<string, number>();
   private nextSeq = 1;
   private listening = false;
   private closing = false;
@@ -230,16 +245,29 @@ export class AlsServer {
       callback({ code: grpc.status.UNAVAILABLE, details: 'the receiver is shutting down; reconnect' });
       return;
     }
+    const peer = call.getPeer();
+    const address = peerAddress(peer);
+    const ofPeer = this.streamsByPeer.get(address) ?? 0;
+    if (ofPeer >= this.limits.maxStreamsPerPeer) {
+      metrics.streamsEnded.inc({ code: 'RESOURCE_EXHAUSTED' });
+      metrics.streamsRefused.inc({ limit: 'peer' });
+      callback({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `too many open ALS streams from ${address} (limit per peer ${this.limits.maxStreamsPerPeer}); retry later`,
+      });
+      return;
+    }
     if (this.streams.size >= this.limits.maxStreams) {
       metrics.streamsEnded.inc({ code: 'RESOURCE_EXHAUSTED' });
+      metrics.streamsRefused.inc({ limit: 'server' });
       callback({
         code: grpc.status.RESOURCE_EXHAUSTED,
         details: `too many open ALS streams (limit ${this.limits.maxStreams}); retry later`,
       });
       return;
     }
-    const peer = call.getPeer();
     const s = new StreamState(this.nextSeq++, peer, call, callback);
+    this.streamsByPeer.set(address, ofPeer + 1);
     // Opened on a connection already past its age (a client that ignored the GOAWAY): moves on at once.
     if (this.connections.isAged(peer)) this.startHandoff(s);
     this.streams.add(s);
@@ -399,6 +427,10 @@ export class AlsServer {
     clearTimeout(s.quietTimer);
     if (code === grpc.status.OK) s.callback(null, {});
     this.streams.delete(s);
+    const address = peerAddress(s.peer);
+    const left = (this.streamsByPeer.get(address) ?? 1) - 1;
+    if (left > 0) this.streamsByPeer.set(address, left);
+    else this.streamsByPeer.delete(address);
     const { metrics } = this.opts;
     metrics.activeStreams.set(this.streams.size);
     if (this.paused) metrics.streamsPaused.set(this.streams.size);

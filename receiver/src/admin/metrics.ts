@@ -37,6 +37,7 @@ export class ReceiverMetrics implements SinkStats {
   readonly queueDepthGauge: client.Gauge<'sink'>;
   readonly activeStreams: client.Gauge;
   readonly streamsEnded: client.Counter<'code'>;
+  readonly streamsRefused: client.Counter<'limit'>;
   readonly metadataProblems: client.Counter<'reason'>;
   readonly entriesSkipped: client.Counter<'reason'>;
   readonly deliveryFailures: client.Counter<'sink'>;
@@ -81,6 +82,12 @@ export class ReceiverMetrics implements SinkStats {
       name: 'receiver_als_streams_ended_total', help: 'StreamAccessLogs streams ended, by gRPC status code name',
       labelNames: ['code'], registers,
     });
+    this.streamsRefused = new client.Counter({
+      name: 'receiver_als_streams_refused_total',
+      help: 'StreamAccessLogs streams refused with RESOURCE_EXHAUSTED, by the limit they met (peer: --max-streams-per-peer, server: --max-streams)',
+      labelNames: ['limit'], registers,
+    });
+    for (const limit of ['peer', 'server']) this.streamsRefused.inc({ limit }, 0);
     this.metadataProblems = new client.Counter({
       name: 'receiver_metadata_problems_total', help: 'Peer/node metadata problems met during analysis, by reason',
       labelNames: ['reason'], registers,

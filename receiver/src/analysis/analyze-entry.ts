@@ -6,7 +6,7 @@
 import type { Workload } from './analyze-workload';
 import type {
   AccessLogCommon, Duration, HttpAccessLogEntry, TcpAccessLogEntry, Timestamp, TlsProperties,
-} from './envoy-protos';
+} from '../als/envoy-protos';
 import { Int64, int64Of, max, mulAdd, sub } from './int64';
 import type { DetectPoint, HttpMeshMetric, HttpProtocol, TcpMeshMetric, TlsMode } from './mesh-metric';
 

@@ -1,6 +1,6 @@
 // 64-bit integers kept exact from analysis to the OAP encoder: a JavaScript number while it is a safe
 // integer, a BigInt beyond 2^53 (nanoseconds of a long duration, byte counts given as digits).
-import type { Int64Field } from './envoy-protos';
+import type { Int64Field } from '../als/envoy-protos';
 
 /** An exact 64-bit value: a number when it is a safe integer, otherwise a BigInt. */
 export type Int64 = number | bigint;

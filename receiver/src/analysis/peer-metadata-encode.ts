@@ -1,6 +1,6 @@
 // The inverse of peer-metadata.ts: peer metadata packed into an Any the way Istio's proxy logs it, for test
 // fixtures and for replaying realistic traffic into a receiver.
-import type { Any } from './envoy-protos';
+import type { Any } from '../als/envoy-protos';
 import { FlatNode, buildFlatNode } from './flat-node';
 import { MetadataTree, encodeBytesValue, encodeStruct, structFromTree } from './metadata-struct';
 import { BYTES_VALUE_TYPE, STRUCT_TYPE, TYPE_URL_PREFIX } from './peer-metadata';
