@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { GCP_DIR } from './render-gcp';
 import type { K8sObject, RenderedObject } from './render-stack';
 
 export interface FieldChange {
@@ -82,7 +83,7 @@ export function diffRenders(base: DiffInput[], head: DiffInput[]): ObjectChange[
 export function readRenderDir(dir: string): DiffInput[] {
   if (!fs.existsSync(dir)) throw new Error(`${dir}: no such render folder (write one with npm run render -- --stack <name> --out <folder>)`);
   return fs.readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== '_releases')
+    .filter((d) => d.isDirectory() && d.name !== '_releases' && d.name !== GCP_DIR) // Kubernetes objects only
     .flatMap((d) => fs.readdirSync(path.join(dir, d.name)).filter((f) => f.endsWith('.yaml')).map((f) => {
       const text = fs.readFileSync(path.join(dir, d.name, f), 'utf8');
       const origin = /^# (.+)\n/.exec(text)?.[1] ?? 'unknown';

@@ -208,10 +208,10 @@ function commentSandbox(initial: { id: number; user: { login: string }; body: st
     '  *) echo "unexpected: $method $api_path" >&2; exit 1 ;;',
     'esac', '[[ ! -f "$store.new" ]] || mv "$store.new" "$store"', '',
   ].join('\n'), { mode: 0o755 });
-  const post = (stack: string, report: string) => {
+  const post = (stack: string, report: string, kind?: string) => {
     const file = path.join(dir, `report-${stack}.md`);
     fs.writeFileSync(file, report);
-    return spawnSync('bash', [COMMENT_SCRIPT, '42', stack, file], {
+    return spawnSync('bash', [COMMENT_SCRIPT, '42', stack, file, ...(kind ? [kind] : [])], {
       cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: 'acme/meshscope', GH_TOKEN: 'fake' },
     });
   };
@@ -509,6 +509,21 @@ describe('GitHub Actions workflows', () => {
       assert.deepEqual(ours.map((c) => c.body), [`${marker('dev')}\ndev: second push\n`, `${marker('prod')}\nprod: second push\n`]);
       assert.ok(ours.every((c) => c.user.login === BOT.login));
       assert.equal(gh.calls().split('\n').filter((l) => l.includes('--method PATCH')).length, 2);
+    });
+
+    it('keeps the object diff in a comment of its own per stack, beside the preview\'s, both edited in place', () => {
+      const gh = commentSandbox([]);
+      for (const push of ['first', 'second']) {
+        for (const kind of [undefined, 'objects']) {
+          const r = gh.post('dev', `${kind ?? 'preview'}: ${push} push\n`, kind);
+          assert.equal(r.status, 0, r.stderr);
+        }
+      }
+      assert.deepEqual(gh.comments().map((c) => c.body), [
+        `${marker('dev')}\npreview: second push\n`,
+        '<!-- meshscope-objects stack=dev -->\nobjects: second push\n',
+      ]);
+      assert.equal(gh.post('dev', 'x', 'other').status, 2, 'an unknown kind is refused');
     });
 
     it('refuses a stack name that could break out of its marker', () => {
