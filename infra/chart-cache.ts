@@ -90,7 +90,11 @@ export function lockProblem(cachePath: string, cache = chartCacheDir(), lock = r
   const found = contentDigest(target);
   if (found !== entry.digest) {
     return `${cachePath} in ${cache} has digest ${found}, but ${path.relative(PROJECT_ROOT, CHART_LOCK_FILE)} locks ${entry.digest} `
-      + `(recorded from ${entry.recordedFrom === 'copy' ? 'a copy' : entry.ref}); it is not the chart that was reviewed`;
+      + `(recorded from ${entry.recordedFrom === 'copy' ? 'a copy' : entry.ref}); it is not the chart that was reviewed`
+      // A digest taken from a modified copy can never match a pulled chart: say how to record the published one.
+      + (entry.recordedFrom === 'copy'
+        ? `. The lock entry was recorded from a copy, not from ${entry.ref}: once, where the repository is reachable, fill a fresh cache with \`${FILL_COMMAND} -- --update-lock\`, review the lock's diff and \`npm run render-diff\`, and commit the lock`
+        : '');
   }
   return undefined;
 }

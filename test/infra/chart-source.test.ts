@@ -84,6 +84,8 @@ describe('chart source', () => {
     await withCache(cache, () => assert.rejects(runProgram({ stack: 'dev' }), (e: Error) => {
       assert.match(e.message, /chart istiod 1\.30\.3/);
       assert.ok(e.message.includes(changed) && e.message.includes(locked), e.message);
+      // Every entry here was recorded from ../shared/charts: a pulled chart can never match it, so say the one fix.
+      if (readChartLock().entries[istiod.cachePath].recordedFrom === 'copy') assert.match(e.message, /recorded from a copy.*npm run charts -- --update-lock/);
       return true;
     }));
   });
