@@ -320,8 +320,8 @@ export function parseStackConfig(raw: RawConfig, stack: string): StackConfig {
     skywalkingChart,
     onlineBoutique: r.oneOf('meshscope:versions.onlineBoutique', ver.onlineBoutique, boutiqueVersions, newest(boutiqueVersions), `(Online Boutique releases ${pinned})`),
     // Pins the package beyond TLS and the release's own checksum file (which lives in the same bucket as the .deb).
-    istioSidecarSha256: r.string('meshscope:versions.istioSidecarSha256', ver.istioSidecarSha256, /^[0-9a-f]{64}$/,
-      'allowed: 64 lowercase hex digits, the SHA-256 of istio-sidecar.deb of meshscope:versions.istio (its .sha256 file in the release bucket), or unset', ''),
+    istioSidecarSha256: r.string('meshscope:versions.istioSidecarSha256', ver.istioSidecarSha256, /^([0-9a-f]{64})?$/,
+      'allowed: 64 lowercase hex digits, the SHA-256 of istio-sidecar.deb of meshscope:versions.istio (its .sha256 file in the release bucket), or empty/unset', ''),
   };
 
   const obs = r.object('meshscope:observability');

@@ -177,7 +177,9 @@ describe('VM workloads', () => {
   });
 
   it('keeps the cluster component\u2019s endpoint and the metadata server out of the VM sidecar\u2019s capture (cluster.env)', () => {
-    const endpoint = dev.one('gcp:container/cluster:Cluster').state.endpoint as string;
+    // The VMs call the control plane's internal IP endpoint (the DNS endpoint is for people and CI).
+    const endpoint = dev.outputs.clusterInternalEndpoint as string;
+    assert.match(endpoint, /^\d+\.\d+\.\d+\.\d+$/);
     for (const w of ['checkoutservice', 'paymentservice']) {
       const metadata = instance(dev, w).inputs.metadata;
       assert.equal(metadata[metadataKeys.clusterEndpoint], endpoint);
