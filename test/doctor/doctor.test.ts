@@ -24,20 +24,9 @@ import {
   GOOGLE_TOKEN, isoSeconds, MAIN_JS, NS, OAP_PROXY_KEY, PROJECT, RECEIVER_PODS, ReceiverProcess, STACK, ZONE, greenCluster, greenOap, greenStatus,
   guestAttributesOf, receiverCounter, receiverProxyKey, stackOutputs, streamTraffic,
 } from './doctor-harness';
+import { parseLines, type Line } from './check-lines';
 
-interface Line { status: string; detail: string; next?: string }
 interface Run { code: number; out: string; err: string; lines: Map<string, Line> }
-
-function parseLines(out: string): Map<string, Line> {
-  const lines = new Map<string, Line>();
-  let last: Line | undefined;
-  for (const text of out.split('\n')) {
-    const m = /^(PASS|FAIL|SKIP) {2}(.+?) — (.*)$/.exec(text);
-    if (m) lines.set(m[2], (last = { status: m[1], detail: m[3] }));
-    else if (text.startsWith('      next: ') && last) last.next = text.slice(12);
-  }
-  return lines;
-}
 
 const failing = (r: Run) => [...r.lines].filter(([, l]) => l.status === 'FAIL').map(([n]) => n);
 

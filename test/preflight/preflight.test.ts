@@ -8,21 +8,10 @@ import * as path from 'node:path';
 import { runPreflight } from '../../preflight/cli';
 import { PREFLIGHT_CHECKS, REQUIRED_ROLES, minimumPulumi } from '../../preflight/checks';
 import { REPO_ROOT } from '../../tools/offline-program';
+import { parseLines, type Line } from '../doctor/check-lines';
 
 const SHIMS = path.join(__dirname, 'shims');
-interface Line { status: string; detail: string; next?: string }
 interface Run { code: number; out: string; err: string; lines: Map<string, Line>; log: string[] }
-
-function parseLines(out: string): Map<string, Line> {
-  const lines = new Map<string, Line>();
-  let last: Line | undefined;
-  for (const text of out.split('\n')) {
-    const m = /^(PASS|FAIL|SKIP) {2}(.+?) — (.*)$/.exec(text);
-    if (m) lines.set(m[2], (last = { status: m[1], detail: m[3] }));
-    else if (text.startsWith('      next: ') && last) last.next = text.slice(12);
-  }
-  return lines;
-}
 
 describe('npm run preflight', () => {
   let dir = '';
