@@ -7,10 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { cachedChartDir, chartCacheDir, chartDirOfRelease, pinOfRelease } from './chart-cache';
+import { helmTemplateArgs } from './helm-template-args';
 import { HELM, sha256Of, toolsCacheDir } from './packaged-binaries';
-
-/** GKE's regular channel, as tools/render-stack.ts renders for. */
-const KUBE_VERSION = '1.34.0';
 
 export interface ReleaseInputs {
   name: string;
@@ -62,8 +60,7 @@ export function renderReleaseSync(r: ReleaseInputs): ReleaseObject[] {
     fs.writeFileSync(valuesFile, stringify(r.values));
     let stdout: string;
     try {
-      stdout = execFileSync(helmBinarySync(), ['template', r.name, chartDir, '--namespace', r.namespace, '--values', valuesFile,
-        '--kube-version', KUBE_VERSION, '--include-crds'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+      stdout = execFileSync(helmBinarySync(), helmTemplateArgs(r.name, chartDir, r.namespace, valuesFile), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       throw new Error(`helm template of release ${r.name} (${chartDir}) failed: ${(err.stderr || err.message).trim()}`);

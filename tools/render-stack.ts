@@ -14,11 +14,11 @@ import { chartDirOfRelease, pinOfRelease } from './chart-cache';
 import { ensureHelm } from './packaged-binaries';
 import { fakeOf, RecordedResource, runProgram } from './offline-program';
 import { gcpResources, RenderedGcpResource } from './render-gcp';
+import { helmTemplateArgs } from './helm-template-args';
 
 const run = promisify(execFile);
 
-/** The Kubernetes version charts are rendered for (`.Capabilities.KubeVersion`): GKE's regular channel. */
-export const KUBE_VERSION = '1.34.0';
+export { KUBE_VERSION } from './helm-template-args';
 const HELM_RELEASE_TYPE = 'kubernetes:helm.sh/v3:Release';
 
 export interface K8sObject {
@@ -145,8 +145,7 @@ export async function helmTemplate(release: string, chartDir: string, namespace:
   try {
     const valuesFile = path.join(dir, 'values.yaml');
     fs.writeFileSync(valuesFile, stringify(values));
-    const args = ['template', release, chartDir, '--namespace', namespace, '--values', valuesFile, '--kube-version', KUBE_VERSION, '--include-crds'];
-    const { stdout } = await run(helm, args, { maxBuffer: 64 * 1024 * 1024 }).catch((e: { stderr?: string; message: string }) => {
+    const { stdout } = await run(helm, helmTemplateArgs(release, chartDir, namespace, valuesFile), { maxBuffer: 64 * 1024 * 1024 }).catch((e: { stderr?: string; message: string }) => {
       throw new Error(`helm template of release ${release} (${chartDir}) failed: ${(e.stderr ?? e.message).trim()}`);
     });
     return stdout;
