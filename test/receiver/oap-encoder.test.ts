@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BatchEncoder, type Batch } from '../../receiver/src/sinks/oap';
+import { BatchEncoder, type Batch } from '../../receiver/src/sinks/oap-encoder';
 import {
   meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type HttpMeshMetricWire, type KeyStringValuePair,
   type ServiceMeshMetricsWire, type TcpMeshMetricWire,

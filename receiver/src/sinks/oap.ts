@@ -24,15 +24,13 @@
 // so a slow or absent OAP fills the queue and then holds the sidecars back rather than dropping here.
 import * as grpc from '@grpc/grpc-js';
 import { OapTargetWatch } from './oap-target';
-import type { Int64 } from '../analysis/int64';
-import type { MeshMetric, HttpMeshMetric, TcpMeshMetric } from '../analysis/mesh-metric';
+import type { MeshMetric } from '../analysis/mesh-metric';
 import type { SinkStats } from '../admin/metrics';
 import { errorFields, silentLogger, type Logger } from '../log';
-import {
-  MESH_METRIC_SERVICE, meshMetricFieldNumbers, meshMetricServiceDefinition, meshMetricsEncoder,
-} from './skywalking-protos';
+import { MESH_METRIC_SERVICE, meshMetricServiceDefinition } from './skywalking-protos';
 import { Backpressure } from './backpressure';
-import { BoundedQueue, Capacity } from './bounded-queue';
+import { BatchQueue, Capacity, type EncodedBatch } from './batch-queue';
+import { BatchEncoder } from './oap-encoder';
 import type { Sink } from './sink';
 
 export interface OapSinkOptions {
@@ -71,16 +69,12 @@ const PERMANENT = new Set<grpc.status>([
   grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED, grpc.status.FAILED_PRECONDITION, grpc.status.OUT_OF_RANGE,
 ]);
 
-export type Batch = { kind: 'http'; metrics: HttpMeshMetric[] } | { kind: 'tcp'; metrics: TcpMeshMetric[] };
-/** A batch as the sink queues it: each metric already encoded as its list element. */
-type EncodedBatch = { kind: Batch['kind']; elements: Buffer[] };
-
 export class OapSink implements Sink {
   readonly name = 'oap' as const;
   private readonly capacity: Capacity;
-  /** Metrics queue as their encoded list elements: bytes, not objects that would live long enough to be promoted. */
-  private readonly http: BoundedQueue<Buffer>;
-  private readonly tcp: BoundedQueue<Buffer>;
+  /** Metrics queue as collect-request bytes, a buffer per batch (batch-queue.ts). */
+  private readonly http: BatchQueue;
+  private readonly tcp: BatchQueue;
   private clients: grpc.Client[];
   private nextClient = 0;
   /** Calls under way per client: a client replaced after a new DNS answer is closed once it has none. */
@@ -111,8 +105,9 @@ export class OapSink implements Sink {
     this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
     this.capacity = new Capacity(opts.queueCapacity);
-    this.http = new BoundedQueue(this.capacity);
-    this.tcp = new BoundedQueue(this.capacity);
+    const encoder = new BatchEncoder();
+    this.http = new BatchQueue('http', this.capacity, opts.batchSize, encoder);
+    this.tcp = new BatchQueue('tcp', this.capacity, opts.batchSize, encoder);
     const def = meshMetricServiceDefinition();
     const collect = def.collect;
     if (!collect) throw new Error(`${MESH_METRIC_SERVICE} has no collect method`);
@@ -179,9 +174,8 @@ export class OapSink implements Sink {
     }
   }
 
-  /** Metrics are encoded by BatchEncoder as they are offered; calls write its frames of them. */
+  /** Metrics are encoded as they are offered (BatchQueue); calls write their batches' bytes. */
   private readonly serialize = (b: Buffer): Buffer => b;
-  private readonly encoder = new BatchEncoder();
   private readonly deserialize: (b: Buffer) => unknown;
 
   offer(metrics: readonly MeshMetric[]): number {
@@ -190,21 +184,9 @@ export class OapSink implements Sink {
       return 0;
     }
     const wasEmpty = this.pending() === 0;
+    // Encoded now, and only what fits: the rest is dropped.
     let accepted = 0;
-    // Encoded now, and only what fits (HTTP first, as the queues take them): the rest is dropped.
-    let httpCount = 0;
-    for (const m of metrics) if (m.kind === 'http') httpCount++;
-    let httpRoom = Math.min(httpCount, this.capacity.free);
-    let tcpRoom = Math.min(metrics.length - httpCount, this.capacity.free - httpRoom);
-    const httpPart: Buffer[] = [];
-    const tcpPart: Buffer[] = [];
-    for (const m of metrics) {
-      if (m.kind === 'http') {
-        if (httpRoom-- > 0) httpPart.push(this.encoder.element(m));
-      } else if (tcpRoom-- > 0) tcpPart.push(this.encoder.element(m));
-    }
-    if (httpPart.length) accepted += this.http.push(httpPart);
-    if (tcpPart.length) accepted += this.tcp.push(tcpPart);
+    for (const m of metrics) if ((m.kind === 'http' ? this.http : this.tcp).push(m)) accepted++;
     if (accepted < metrics.length) this.o.stats.dropped('queue_full', metrics.length - accepted);
     if (wasEmpty && accepted > 0) this.oldestQueuedAt = Date.now();
     this.depthChanged();
@@ -253,8 +235,8 @@ export class OapSink implements Sink {
       await this.loop;
       const left = this.capacity.used;
       this.o.stats.dropped('shutdown_timeout', left);
-      this.http.take(this.http.length);
-      this.tcp.take(this.tcp.length);
+      this.http.clear();
+      this.tcp.clear();
       this.depthChanged();
       this.logger.warn('oap sink closed with metrics undelivered', { dropped: left });
     }
@@ -306,9 +288,11 @@ export class OapSink implements Sink {
     const most = this.lastCallOk ? this.o.maxBatchesPerCall : 1;
     while (batches.length < most) {
       const before = batches.length;
-      if (this.http.length > 0) batches.push({ kind: 'http', elements: this.http.checkout(this.o.batchSize) });
-      if (this.tcp.length > 0 && batches.length < most) {
-        batches.push({ kind: 'tcp', elements: this.tcp.checkout(this.o.batchSize) });
+      const http = this.http.checkout();
+      if (http) batches.push(http);
+      if (batches.length < most) {
+        const tcp = this.tcp.checkout();
+        if (tcp) batches.push(tcp);
       }
       if (batches.length === before) break;
     }
@@ -317,7 +301,7 @@ export class OapSink implements Sink {
 
   private startCall(): void {
     const batches = this.nextBatches();
-    const count = batches.reduce((n, b) => n + b.elements.length, 0);
+    const count = batches.reduce((n, b) => n + b.count, 0);
     let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
       const client = this.clients[this.nextClient++ % this.clients.length]!;
@@ -340,7 +324,7 @@ export class OapSink implements Sink {
       );
     });
     this.inFlight.set(call, ended);
-    for (const b of batches) call.write(this.encoder.frame(b.kind, b.elements));
+    for (const b of batches) call.write((b.kind === 'http' ? this.http : this.tcp).frame(b));
     call.end();
   }
 
@@ -362,10 +346,8 @@ export class OapSink implements Sink {
       return;
     }
     // Back at the head, in their order, to be resent as soon as the backoff allows.
-    for (const b of [...batches].reverse()) {
-      if (b.kind === 'http') this.http.putBack(b.elements);
-      else this.tcp.putBack(b.elements);
-    }
+    this.http.putBack(batches.filter((b) => b.kind === 'http'));
+    this.tcp.putBack(batches.filter((b) => b.kind === 'tcp'));
     this.oldestQueuedAt = 0;
     this.o.stats.deliveryFailed();
     if (Date.now() >= this.retryAt) {
@@ -381,7 +363,7 @@ export class OapSink implements Sink {
   }
 
   private release(batches: EncodedBatch[]): void {
-    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b.elements.length);
+    for (const b of batches) (b.kind === 'http' ? this.http : this.tcp).release(b);
     this.depthChanged();
   }
 }
@@ -395,256 +377,3 @@ function peerOf(call: grpc.ClientWritableStream<Buffer>): string {
   }
 }
 
-/**
- * Batches as collect request bytes, the hot half of the sink. It writes the protobuf wire format itself
- * (tags from the .proto's field numbers, meshMetricFieldNumbers) because most of a metric repeats from one
- * metric to the next: the four service/instance names of a (source, dest) pair, the endpoint, the TLS
- * mode and each workload's instance properties are UTF-8 encoded once, with their tags, and copied after
- * that; UTF-8 string writes were the largest part of the sink's time with protobufjs. The bytes are those
- * protobufjs writes for the same message (every scalar written, even zero or empty; empty lists not at
- * all): test/receiver/oap-encoder.test.ts holds the two encoders together and decodes the result.
- * Each metric is sized first, then written into a Buffer of exactly that length; a batch is a header
- * and a copy of its metrics' bytes.
- */
-export class BatchEncoder {
-  private readonly f = meshMetricFieldNumbers();
-  private readonly enums = meshMetricsEncoder().enumNumbers;
-  /** (source service, source instance, dest service, dest instance) → their four fields, tags included. */
-  private names = new Map<string, Map<string, Map<string, Map<string, Buffer>>>>();
-  private namesCount = 0;
-  /** One string field (tag + length + UTF-8) per value, by field number. */
-  private readonly strings = new Map<number, Map<string, Buffer>>();
-  /** An instance-properties map as its repeated field, by field number (analysis shares one map per workload). */
-  private readonly props = new Map<number, WeakMap<Record<string, string>, Buffer>>();
-  /** The cached pieces of the metric being encoded (see sizeHttp). */
-  private readonly pieces: Buffer[] = [];
-  private readonly listTag = tag(this.f.list.metrics, LEN);
-
-  constructor() {
-    for (const name of NAME_FIELDS) {
-      if (this.f.http[name] !== this.f.tcp[name]) {
-        throw new Error(`${name} is field ${this.f.http[name]} of HTTP metrics but ${this.f.tcp[name]} of TCP ones; the name cache assumes one number`);
-      }
-    }
-  }
-
-  /** One batch as a ServiceMeshMetrics message. */
-  encode(b: Batch): Buffer {
-    return this.frame(b.kind, b.metrics.map((m) => this.element(m)));
-  }
-
-  /**
-   * One metric as an element of its list (HTTPServiceMeshMetrics/TCPServiceMeshMetrics field 1: tag,
-   * length, body). The sink queues these bytes rather than the metric objects (see offer).
-   */
-  element(m: MeshMetric): Buffer {
-    const listTag = this.listTag;
-    const n = m.kind === 'http' ? this.sizeHttp(m, 0) : this.sizeTcp(m, 0);
-    const out = Buffer.allocUnsafe(varintSize(listTag) + varintSize(n) + n);
-    const pos = writeVarint(out, writeVarint(out, 0, listTag), n);
-    const end = m.kind === 'http' ? this.writeHttp(out, pos, m, 0) : this.writeTcp(out, pos, m, 0);
-    if (end !== out.length) throw new Error(`BatchEncoder wrote ${end} bytes, sized ${out.length}`);
-    return out;
-  }
-
-  /** List elements of one kind as one ServiceMeshMetrics message. */
-  frame(kind: Batch['kind'], elements: readonly Buffer[]): Buffer {
-    let listLength = 0;
-    for (const e of elements) listLength += e.length;
-    const batchTag = tag(kind === 'http' ? this.f.batch.httpMetrics : this.f.batch.tcpMetrics, LEN);
-    const out = Buffer.allocUnsafe(varintSize(batchTag) + varintSize(listLength) + listLength);
-    let pos = writeVarint(out, 0, batchTag);
-    pos = writeVarint(out, pos, listLength);
-    for (const e of elements) pos = copy(out, pos, e);
-    return out;
-  }
-
-  // Pieces per metric, in field order: names (3-6), endpoint, tlsMode, internalErrorCode, source and dest properties.
-  private sizeHttp(m: HttpMeshMetric, p: number): number {
-    const f = this.f.http;
-    const pc = this.pieces;
-    pc[p] = this.nameFields(m, f);
-    pc[p + 1] = this.string(f.endpoint, m.endpoint);
-    pc[p + 2] = this.string(f.tlsMode, m.tlsMode);
-    pc[p + 3] = this.string(f.internalErrorCode, m.internalErrorCode);
-    pc[p + 4] = this.properties(f.sourceInstanceProperties, m.sourceInstanceProperties);
-    pc[p + 5] = this.properties(f.destInstanceProperties, m.destInstanceProperties);
-    return pc[p]!.length + pc[p + 1]!.length + pc[p + 2]!.length + pc[p + 3]!.length + pc[p + 4]!.length + pc[p + 5]!.length +
-      varintField(f.startTime, m.startTime) + varintField(f.endTime, m.endTime) +
-      varintField(f.latency, m.latency) + varintField(f.responseCode, m.responseCode) + varintField(f.status, m.status ? 1 : 0) +
-      varintField(f.protocol, this.enums.protocol[m.protocol]) + varintField(f.detectPoint, this.enums.detectPoint[m.detectPoint]) +
-      varintField(f.internalRequestLatencyNanos, m.internalRequestLatencyNanos) +
-      varintField(f.internalResponseLatencyNanos, m.internalResponseLatencyNanos);
-  }
-
-  private writeHttp(out: Buffer, pos: number, m: HttpMeshMetric, p: number): number {
-    const f = this.f.http;
-    const pc = this.pieces;
-    pos = writeVarintField(out, pos, f.startTime, m.startTime);
-    pos = writeVarintField(out, pos, f.endTime, m.endTime);
-    pos = copy(out, pos, pc[p]!);
-    pos = copy(out, pos, pc[p + 1]!);
-    pos = writeVarintField(out, pos, f.latency, m.latency);
-    pos = writeVarintField(out, pos, f.responseCode, m.responseCode);
-    pos = writeVarintField(out, pos, f.status, m.status ? 1 : 0);
-    pos = writeVarintField(out, pos, f.protocol, this.enums.protocol[m.protocol]);
-    pos = writeVarintField(out, pos, f.detectPoint, this.enums.detectPoint[m.detectPoint]);
-    pos = copy(out, pos, pc[p + 2]!);
-    pos = copy(out, pos, pc[p + 3]!);
-    pos = writeVarintField(out, pos, f.internalRequestLatencyNanos, m.internalRequestLatencyNanos);
-    pos = writeVarintField(out, pos, f.internalResponseLatencyNanos, m.internalResponseLatencyNanos);
-    pos = copy(out, pos, pc[p + 4]!);
-    return copy(out, pos, pc[p + 5]!);
-  }
-
-  private sizeTcp(m: TcpMeshMetric, p: number): number {
-    const f = this.f.tcp;
-    const pc = this.pieces;
-    pc[p] = this.nameFields(m, f);
-    pc[p + 1] = EMPTY;
-    pc[p + 2] = this.string(f.tlsMode, m.tlsMode);
-    pc[p + 3] = this.string(f.internalErrorCode, m.internalErrorCode);
-    pc[p + 4] = this.properties(f.sourceInstanceProperties, m.sourceInstanceProperties);
-    pc[p + 5] = this.properties(f.destInstanceProperties, m.destInstanceProperties);
-    return pc[p]!.length + pc[p + 2]!.length + pc[p + 3]!.length + pc[p + 4]!.length + pc[p + 5]!.length +
-      varintField(f.startTime, m.startTime) + varintField(f.endTime, m.endTime) +
-      varintField(f.detectPoint, this.enums.detectPoint[m.detectPoint]) +
-      varintField(f.internalRequestLatencyNanos, m.internalRequestLatencyNanos) +
-      varintField(f.internalResponseLatencyNanos, m.internalResponseLatencyNanos) +
-      varintField(f.receivedBytes, m.receivedBytes) + varintField(f.sentBytes, m.sentBytes);
-  }
-
-  private writeTcp(out: Buffer, pos: number, m: TcpMeshMetric, p: number): number {
-    const f = this.f.tcp;
-    const pc = this.pieces;
-    pos = writeVarintField(out, pos, f.startTime, m.startTime);
-    pos = writeVarintField(out, pos, f.endTime, m.endTime);
-    pos = copy(out, pos, pc[p]!);
-    pos = writeVarintField(out, pos, f.detectPoint, this.enums.detectPoint[m.detectPoint]);
-    pos = copy(out, pos, pc[p + 2]!);
-    pos = copy(out, pos, pc[p + 3]!);
-    pos = writeVarintField(out, pos, f.internalRequestLatencyNanos, m.internalRequestLatencyNanos);
-    pos = writeVarintField(out, pos, f.internalResponseLatencyNanos, m.internalResponseLatencyNanos);
-    pos = copy(out, pos, pc[p + 4]!);
-    pos = copy(out, pos, pc[p + 5]!);
-    pos = writeVarintField(out, pos, f.receivedBytes, m.receivedBytes);
-    return writeVarintField(out, pos, f.sentBytes, m.sentBytes);
-  }
-
-  /** Fields 3-6 of either metric type (same numbers in both, checked): one cached piece per pair. */
-  private nameFields(m: MeshMetric, f: Record<typeof NAME_FIELDS[number], number>): Buffer {
-    // Bounded: a churning fleet (pod names) must not grow this forever; starting over costs one encode each.
-    if (this.namesCount >= MAX_CACHED) { this.names = new Map(); this.namesCount = 0; }
-    let a = this.names.get(m.sourceServiceName);
-    if (!a) this.names.set(m.sourceServiceName, (a = new Map()));
-    let b = a.get(m.sourceServiceInstance);
-    if (!b) a.set(m.sourceServiceInstance, (b = new Map()));
-    let c = b.get(m.destServiceName);
-    if (!c) b.set(m.destServiceName, (c = new Map()));
-    let bytes = c.get(m.destServiceInstance);
-    if (!bytes) {
-      bytes = Buffer.concat([
-        stringField(f.sourceServiceName, m.sourceServiceName), stringField(f.sourceServiceInstance, m.sourceServiceInstance),
-        stringField(f.destServiceName, m.destServiceName), stringField(f.destServiceInstance, m.destServiceInstance),
-      ]);
-      this.namesCount++;
-      c.set(m.destServiceInstance, bytes);
-    }
-    return bytes;
-  }
-
-  private string(field: number, value: string): Buffer {
-    let cache = this.strings.get(field);
-    if (!cache) this.strings.set(field, (cache = new Map()));
-    let bytes = cache.get(value);
-    if (!bytes) {
-      if (cache.size >= MAX_CACHED) cache.clear(); // endpoints can be many (paths with ids): bounded
-      cache.set(value, (bytes = stringField(field, value)));
-    }
-    return bytes;
-  }
-
-  private properties(field: number, props: Record<string, string>): Buffer {
-    let cache = this.props.get(field);
-    if (!cache) this.props.set(field, (cache = new WeakMap()));
-    let bytes = cache.get(props);
-    if (!bytes) {
-      const parts: Buffer[] = [];
-      for (const key in props) {
-        const pair = Buffer.concat([stringField(this.f.pair.key, key), stringField(this.f.pair.value, props[key]!)]);
-        parts.push(lengthDelimited(field, pair));
-      }
-      cache.set(props, (bytes = Buffer.concat(parts)));
-    }
-    return bytes;
-  }
-}
-
-const NAME_FIELDS = ['sourceServiceName', 'sourceServiceInstance', 'destServiceName', 'destServiceInstance'] as const;
-/** Entries per string cache before it starts over. */
-const MAX_CACHED = 10_000;
-const EMPTY = Buffer.alloc(0);
-/** Wire types. */
-const VARINT = 0;
-const LEN = 2;
-
-function tag(field: number, wireType: number): number {
-  return field * 8 + wireType;
-}
-
-function stringField(field: number, value: string): Buffer {
-  return lengthDelimited(field, Buffer.from(value, 'utf8'));
-}
-
-function lengthDelimited(field: number, body: Buffer): Buffer {
-  const t = tag(field, LEN);
-  const out = Buffer.allocUnsafe(varintSize(t) + varintSize(body.length) + body.length);
-  const pos = writeVarint(out, writeVarint(out, 0, t), body.length);
-  body.copy(out, pos);
-  return out;
-}
-
-/**
- * Bytes of a varint of an integer as protobuf's int32/int64/uint64/bool/enum carry it: a negative value
- * is its 64-bit two's complement (10 bytes), as protobufjs writes it; a BigInt (an int64/uint64 beyond
- * 2^53: byte counts, nanoseconds) is written exactly, its low 64 bits.
- */
-function varintSize(n: Int64): number {
-  if (typeof n === 'bigint' || n < 0) return bigVarintSize(n);
-  let size = 1;
-  while (n >= 128) { n = Math.floor(n / 128); size++; }
-  return size;
-}
-
-function bigVarintSize(n: Int64): number {
-  let v = BigInt.asUintN(64, BigInt(n));
-  let size = 1;
-  while (v >= 128n) { v >>= 7n; size++; }
-  return size;
-}
-
-function varintField(field: number, n: Int64): number {
-  return varintSize(tag(field, VARINT)) + varintSize(n);
-}
-
-function writeVarint(out: Buffer, pos: number, n: Int64): number {
-  if (typeof n === 'bigint' || n < 0) {
-    let v = BigInt.asUintN(64, typeof n === 'bigint' ? n : BigInt(Math.trunc(n)));
-    while (v >= 128n) { out[pos++] = Number(v & 127n) | 128; v >>= 7n; }
-    out[pos++] = Number(v);
-    return pos;
-  }
-  while (n >= 0x80000000) { out[pos++] = (n % 128) | 128; n = Math.floor(n / 128); } // beyond 32-bit ops
-  while (n >= 128) { out[pos++] = (n & 127) | 128; n >>>= 7; }
-  out[pos++] = n;
-  return pos;
-}
-
-function writeVarintField(out: Buffer, pos: number, field: number, n: Int64): number {
-  return writeVarint(out, writeVarint(out, pos, tag(field, VARINT)), n);
-}
-
-function copy(out: Buffer, pos: number, piece: Buffer): number {
-  out.set(piece, pos);
-  return pos + piece.length;
-}
