@@ -306,6 +306,37 @@ describe(`ALS decoder (seed ${SEED}, ALS_DECODER_SEED=${SEED} replays)`, functio
     assert.ok(failed > bytes.length / 2, `only ${failed} of ${bytes.length} truncations failed`);
   });
 
+  it('reads 64-bit varints as the reference does: edge values, every length, cut short, over-long, at the end of their message or not', () => {
+    // The decoder reads these itself (without protobufjs's Long objects), so every path of protobufjs's
+    // readLongVarint is walked here: more than 4 bytes left, 4 or fewer, and the 10-byte limit.
+    const varints: Buffer[] = [];
+    const edges = ['0', '1', '127', '128', '268435455', '268435456', '2147483647', '2147483648', '4294967295', '4294967296',
+      '1765000000', '9007199254740991', '9007199254740993', '9223372036854775807', '-1', '-2', '-2147483648', '-4294967296',
+      '-9007199254740993', '-9223372036854775808'];
+    for (const v of edges) varints.push(Buffer.from(protobuf.Writer.create().int64(v).finish()));
+    // Every length from 1 to 11 bytes, with and without a continuation bit on the last byte.
+    for (let len = 1; len <= 11; len++) {
+      for (const last of [0x01, 0x7f, 0x81, 0xff]) varints.push(Buffer.from([...Array(len - 1).fill(0xff), last]));
+      varints.push(Buffer.from([...Array(len - 1).fill(0x80), 0x00])); // not minimal
+    }
+    const nanos = Buffer.from([0x10, 0xc0, 0x84, 0x3d]); // nanos: 1000000
+    let compared = 0;
+    for (const v of varints) {
+      for (const after of [Buffer.alloc(0), nanos]) {
+        for (let cut = 0; cut <= v.length; cut++) {
+          const timestamp = Buffer.concat([Buffer.from([0x08]), v.subarray(0, cut), after]); // seconds = field 1
+          const common = protobuf.Writer.create().uint32((5 << 3) | 2).bytes(timestamp).finish();
+          const entry = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(common).finish();
+          const list = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(entry).finish();
+          const bytes = Buffer.from(protobuf.Writer.create().uint32((2 << 3) | 2).bytes(list).finish());
+          check(bytes, `seconds ${v.toString('hex')} cut at ${cut}${after.length ? ', nanos after' : ''}`);
+          compared++;
+        }
+      }
+    }
+    assert.ok(compared > 500, `only ${compared} inputs`);
+  });
+
   it('leaves a TCP byte count beyond 2^53 to the reference, which keeps it exact', () => {
     const [entry] = [tcpCall(WORKLOADS[0]!, WORKLOADS[2]!).client];
     entry!.connection_properties = { received_bytes: '18446744073709551615', sent_bytes: 5 };

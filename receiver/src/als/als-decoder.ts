@@ -8,7 +8,7 @@
 // test/receiver/als-decoder.test.ts proves it equal to the reference on random and mutated messages.
 import * as protobuf from 'protobufjs';
 import type {
-  AccessLogCommon, Any, Duration, HttpAccessLogEntry, StreamAccessLogsMessage, TcpAccessLogEntry, TlsProperties,
+  AccessLogCommon, Any, HttpAccessLogEntry, StreamAccessLogsMessage, TcpAccessLogEntry, TlsProperties,
   Timestamp,
 } from './access-log';
 
@@ -20,7 +20,6 @@ class Rare extends Error {}
 const RARE = new Rare('rare shape: decoded by the reference decoder');
 
 // Read once: compiled namespace imports are getters, and these are on the hot path.
-const LongBits = (protobuf.util as unknown as { LongBits: new (lo: number, hi: number) => { toNumber(unsigned: boolean): number } }).LongBits;
 const ReaderClass = protobuf.Reader;
 const RECURSION_LIMIT = (protobuf.Reader as unknown as { recursionLimit: number }).recursionLimit;
 
@@ -47,19 +46,107 @@ function leave(r: Reader, outer: number): void {
   r.len = outer;
 }
 
-/** A 64-bit varint as toObject gives it with `longs: Number`. */
+/**
+ * A 64-bit varint as toObject gives it with `longs: Number`: protobufjs's readLongVarint step for step
+ * (its fast route with more than 4 bytes left, its bounded route near the end, and their quirks), and
+ * LongBits.toNumber, without the LongBits and Long objects they allocate for every value.
+ */
+function varint64(r: Reader, unsigned: boolean): number {
+  const buf = r.buf;
+  let pos = r.pos;
+  let lo = 0;
+  let hi = 0;
+  let b = 0;
+  let i = 0;
+  done: {
+    if (r.len - pos > 4) {
+      for (; i < 4; ++i) {
+        b = buf[pos++]!;
+        lo = (lo | (b & 127) << i * 7) >>> 0;
+        if (b < 128) break done;
+      }
+      b = buf[pos++]!;
+      lo = (lo | (b & 127) << 28) >>> 0;
+      hi = (hi | (b & 127) >> 4) >>> 0;
+      if (b < 128) break done;
+      i = 0;
+    } else {
+      for (; i < 3; ++i) {
+        if (pos >= r.len) { r.pos = pos; throw outOfRange(); }
+        b = buf[pos++]!;
+        lo = (lo | (b & 127) << i * 7) >>> 0;
+        if (b < 128) break done;
+      }
+      // protobufjs reads a 4th byte here without a bound or a continuation check.
+      lo = (lo | (buf[pos++]! & 127) << i * 7) >>> 0;
+      break done;
+    }
+    const bounded = !(r.len - pos > 4);
+    for (; i < 5; ++i) {
+      if (bounded && pos >= r.len) { r.pos = pos; throw outOfRange(); }
+      b = buf[pos++]!;
+      hi = (hi | (b & 127) << i * 7 + 3) >>> 0;
+      if (b < 128) break done;
+    }
+    r.pos = pos;
+    throw Error('invalid varint encoding');
+  }
+  r.pos = pos;
+  if (!unsigned && hi >>> 31) {
+    lo = ~lo + 1 >>> 0;
+    hi = ~hi >>> 0;
+    if (!lo) hi = hi + 1 >>> 0;
+    return -(lo + hi * 4294967296);
+  }
+  return lo + hi * 4294967296;
+}
+
 function int64(r: Reader): number {
-  const v = r.int64() as unknown as { low: number; high: number };
-  return new LongBits(v.low >>> 0, v.high >>> 0).toNumber(false);
+  return varint64(r, false);
 }
 
 function uint64(r: Reader): number {
-  const v = r.uint64() as unknown as { low: number; high: number };
-  const n = new LongBits(v.low >>> 0, v.high >>> 0).toNumber(true);
+  const n = varint64(r, true);
   // Beyond 2^53 the reference re-reads the message with exact digits (envoy-protos.ts).
   if (n > Number.MAX_SAFE_INTEGER) throw RARE;
   return n;
 }
+
+/**
+ * Strings as BufferReader.string reads them (UTF-8, a length past the limit cut at the limit), kept by
+ * their bytes: an ALS stream repeats a few strings (filter-state keys, type URLs, cluster names, SANs,
+ * paths), and one found here costs a byte comparison rather than a UTF-8 decode and a new string. Bounded:
+ * a slot holds the last string whose bytes hash to it.
+ */
+class StringTable {
+  private readonly bytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(STRING_SLOTS).fill(undefined);
+  private readonly strings: string[] = new Array<string>(STRING_SLOTS).fill('');
+
+  read(r: Reader): string {
+    const len = r.uint32();
+    const buf = r.buf as Buffer;
+    const start = r.pos;
+    const end = Math.min(start + len, r.len);
+    r.pos = end;
+    const n = end - start;
+    if (n === 0) return '';
+    if (n > MAX_TABLED_STRING) return buf.toString('utf8', start, end);
+    const slot = (n * 31 + buf[start]! * 7 + buf[start + (n >> 2)]! * 17 + buf[start + (n >> 1)]! * 131 + buf[end - 1]! * 1031) & (STRING_SLOTS - 1);
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === n) {
+      let i = 0;
+      while (i < n && known[i] === buf[start + i]) i++;
+      if (i === n) return this.strings[slot]!;
+    }
+    const str = buf.toString('utf8', start, end);
+    this.bytes[slot] = Buffer.from(buf.subarray(start, end));
+    this.strings[slot] = str;
+    return str;
+  }
+}
+const STRING_SLOTS = 1024;
+/** Longer strings are rarely repeated (paths with ids, long headers): decoded each time. */
+const MAX_TABLED_STRING = 128;
 
 // ---- walking the fields analysis does not read, as protobufjs would decode them ----
 
@@ -72,7 +159,8 @@ const SCALAR_WALK: Record<string, ScalarWalk> = {
   string: (r) => { const len = r.uint32(); r.pos = Math.min(r.pos + len, r.len); },
   bytes: (r) => { const len = r.uint32(); if (r.pos + len > r.len) throw outOfRange(); r.pos += len; },
   int32: (r) => { r.uint32(); }, uint32: (r) => { r.uint32(); }, sint32: (r) => { r.uint32(); }, bool: (r) => { r.uint32(); },
-  int64: (r) => { r.int64(); }, uint64: (r) => { r.uint64(); }, sint64: (r) => { r.sint64(); },
+  // 64-bit varints are read as protobufjs reads them, without the Long it would build (see varint64).
+  int64: (r) => { varint64(r, false); }, uint64: (r) => { varint64(r, true); }, sint64: (r) => { varint64(r, false); },
   fixed32: (r) => { r.fixed32(); }, sfixed32: (r) => { r.sfixed32(); }, float: (r) => { r.float(); },
   fixed64: (r) => { r.fixed64(); }, sfixed64: (r) => { r.sfixed64(); }, double: (r) => { r.double(); },
 };
@@ -183,10 +271,9 @@ const EXPECTED_IDS: Record<string, Record<string, number>> = {
 
 class FastDecoder {
   private readonly flagNames: (string | undefined)[] = [];
-  private readonly timing: Record<number, keyof AccessLogCommon> = {
-    5: 'start_time', 7: 'time_to_first_upstream_tx_byte', 9: 'time_to_first_upstream_rx_byte',
-    10: 'time_to_last_upstream_rx_byte', 11: 'time_to_first_downstream_tx_byte', 12: 'time_to_last_downstream_tx_byte',
-  };
+  private readonly strings = new StringTable();
+  private readonly httpVersions: EnumNames;
+  private readonly requestMethods: EnumNames;
 
   /** The walks of the fields each read type leaves unread, built once. */
   private readonly walks: Record<'common' | 'tls' | 'cert' | 'san' | 'flags' | 'request' | 'response', FieldWalks>;
@@ -203,6 +290,8 @@ class FastDecoder {
       }
     }
     for (const f of t.flags.fieldsArray) if (f.type === 'bool') this.flagNames[f.id] = f.name;
+    this.httpVersions = enumNames(t.httpVersion);
+    this.requestMethods = enumNames(t.requestMethod);
   }
 
   decode(bytes: Buffer): StreamAccessLogsMessage {
@@ -250,7 +339,7 @@ class FastDecoder {
       const t = r.uint32();
       switch (t >>> 3) {
         case 1: e.common_properties = this.common(r, n + 1); break;
-        case 2: e.protocol_version = enumName(this.t.httpVersion, r.int32()) as string; break;
+        case 2: e.protocol_version = enumName(this.httpVersions, r.int32()) as string; break;
         case 3: e.request = this.request(r, n + 1); break;
         case 4: e.response = this.response(r, n + 1); break;
         default: r.skipType(t & 7, n);
@@ -298,11 +387,15 @@ class FastDecoder {
       const t = r.uint32();
       const id = t >>> 3;
       switch (id) {
-        case 5: case 7: case 9: case 10: case 11: case 12:
-          (cp as Record<string, Timestamp | Duration>)[this.timing[id]!] = this.time(r, n + 1);
-          break;
+        // One store per field (a computed key would make every store here a dictionary lookup).
+        case 5: cp.start_time = this.time(r, n + 1); break;
+        case 7: cp.time_to_first_upstream_tx_byte = this.time(r, n + 1); break;
+        case 9: cp.time_to_first_upstream_rx_byte = this.time(r, n + 1); break;
+        case 10: cp.time_to_last_upstream_rx_byte = this.time(r, n + 1); break;
+        case 11: cp.time_to_first_downstream_tx_byte = this.time(r, n + 1); break;
+        case 12: cp.time_to_last_downstream_tx_byte = this.time(r, n + 1); break;
         case 4: cp.tls_properties = this.tls(r, n + 1); break;
-        case 15: cp.upstream_cluster = r.string(); break;
+        case 15: cp.upstream_cluster = this.strings.read(r); break;
         case 16: cp.response_flags = this.flags(r, n + 1); break;
         case 21: this.filterState(r, n, (cp.filter_state_objects ??= {})); break;
         default: {
@@ -319,17 +412,20 @@ class FastDecoder {
   /** Timestamp and Duration share their shape: int64 seconds = 1, int32 nanos = 2. */
   private time(r: Reader, n: number): Timestamp {
     const outer = enter(r, n);
-    const v: Timestamp = {};
+    let seconds: number | undefined;
+    let nanos: number | undefined;
     while (r.pos < r.len) {
       const t = r.uint32();
       switch (t >>> 3) {
-        case 1: v.seconds = int64(r); break;
-        case 2: v.nanos = r.int32(); break;
+        case 1: seconds = int64(r); break;
+        case 2: nanos = r.int32(); break;
         default: r.skipType(t & 7, n);
       }
     }
     leave(r, outer);
-    return v;
+    // Literals of exactly the fields sent: six of these per entry, and `{}` would reserve room for four.
+    if (seconds === undefined) return nanos === undefined ? {} : { nanos };
+    return nanos === undefined ? { seconds } : { seconds, nanos };
   }
 
   private filterState(r: Reader, n: number, map: Record<string, Any>): void {
@@ -342,7 +438,7 @@ class FastDecoder {
     while (r.pos < c2) {
       const t = r.uint32();
       switch (t >>> 3) {
-        case 1: key = r.string(); break;
+        case 1: key = this.strings.read(r); break;
         case 2: value = this.any(r, n + 1); break;
         default: r.skipType(t & 7, n);
       }
@@ -359,7 +455,7 @@ class FastDecoder {
     while (r.pos < r.len) {
       const t = r.uint32();
       switch (t >>> 3) {
-        case 1: a.type_url = r.string(); break;
+        case 1: a.type_url = this.strings.read(r); break;
         case 2: a.value = r.bytes() as Buffer; break;
         default: r.skipType(t & 7, n);
       }
@@ -395,8 +491,14 @@ class FastDecoder {
     while (r.pos < r.len) {
       const t = r.uint32();
       switch (t >>> 3) {
-        case 1: (c.subject_alt_name ??= []).push(this.san(r, n + 1)); break;
-        case 2: c.subject = r.string(); break;
+        case 1: {
+          // A literal for the first (usually the only) SAN: push onto [] would reserve room for 17.
+          const san = this.san(r, n + 1);
+          if (c.subject_alt_name) c.subject_alt_name.push(san);
+          else c.subject_alt_name = [san];
+          break;
+        }
+        case 2: c.subject = this.strings.read(r); break;
         default: {
           const walk = rest[t >>> 3];
           if (walk) walk(r, t, n);
@@ -415,7 +517,7 @@ class FastDecoder {
     const rest = this.walks.san;
     while (r.pos < r.len) {
       const t = r.uint32();
-      if (t >>> 3 === 1) s.uri = r.string();
+      if (t >>> 3 === 1) s.uri = this.strings.read(r);
       else {
         const walk = rest[t >>> 3];
         if (walk) walk(r, t, n);
@@ -454,10 +556,10 @@ class FastDecoder {
     while (r.pos < r.len) {
       const t = r.uint32();
       switch (t >>> 3) {
-        case 1: q.request_method = enumName(this.t.requestMethod, r.int32()) as string; break;
-        case 2: q.scheme = r.string(); break;
-        case 5: q.path = r.string(); break;
-        case 13: stringMapEntry(r, n, (q.request_headers ??= {})); break;
+        case 1: q.request_method = enumName(this.requestMethods, r.int32()) as string; break;
+        case 2: q.scheme = this.strings.read(r); break;
+        case 5: q.path = this.strings.read(r); break;
+        case 13: stringMapEntry(r, n, (q.request_headers ??= {}), this.strings); break;
         default: {
           const walk = rest[t >>> 3];
           if (walk) walk(r, t, n);
@@ -477,8 +579,8 @@ class FastDecoder {
       const t = r.uint32();
       switch (t >>> 3) {
         case 1: s.response_code = this.uint32Value(r, n + 1); break;
-        case 4: stringMapEntry(r, n, (s.response_headers ??= {})); break;
-        case 5: stringMapEntry(r, n, (s.response_trailers ??= {})); break;
+        case 4: stringMapEntry(r, n, (s.response_headers ??= {}), this.strings); break;
+        case 5: stringMapEntry(r, n, (s.response_trailers ??= {}), this.strings); break;
         default: {
           const walk = rest[t >>> 3];
           if (walk) walk(r, t, n);
@@ -503,13 +605,26 @@ class FastDecoder {
   }
 }
 
+/**
+ * An enum's value names by number: an array for the usual small numbers, its valuesById for any other
+ * (protobufjs's Enum.values finds them through its prototype chain, a slower lookup).
+ */
+interface EnumNames { small: (string | undefined)[]; byId: Record<number, string | undefined> }
+
+function enumNames(e: protobuf.Enum): EnumNames {
+  const small: (string | undefined)[] = new Array<string | undefined>(SMALL_ENUM_IDS).fill(undefined);
+  for (let id = 0; id < SMALL_ENUM_IDS; id++) small[id] = e.valuesById[id];
+  return { small, byId: e.valuesById };
+}
+const SMALL_ENUM_IDS = 64;
+
 /** toObject with `enums: String`: the value's name, or the number when the enum has no such value. */
-function enumName(e: protobuf.Enum, v: number): string | number {
-  const name = (e.values as unknown as Record<number, string | undefined>)[v];
+function enumName(names: EnumNames, v: number): string | number {
+  const name = v >= 0 && v < SMALL_ENUM_IDS ? names.small[v] : names.byId[v];
   return name === undefined ? v : name;
 }
 
-function stringMapEntry(r: Reader, n: number, map: Record<string, string>): void {
+function stringMapEntry(r: Reader, n: number, map: Record<string, string>, strings: StringTable): void {
   const c2 = r.uint32() + r.pos;
   if (c2 > r.len) throw outOfRange();
   const outer = r.len;
@@ -519,8 +634,8 @@ function stringMapEntry(r: Reader, n: number, map: Record<string, string>): void
   while (r.pos < c2) {
     const t = r.uint32();
     switch (t >>> 3) {
-      case 1: key = r.string(); break;
-      case 2: value = r.string(); break;
+      case 1: key = strings.read(r); break;
+      case 2: value = strings.read(r); break;
       default: r.skipType(t & 7, n);
     }
   }
