@@ -46,8 +46,24 @@ export function sideTimes(cp: AccessLogCommon, side: Side): { start: number; end
 export function endpointOf(entry: HttpAccessLogEntry): string {
   const req = entry.request;
   if (!req) return '/';
-  return `${req.request_method ?? 'METHOD_UNSPECIFIED'}:${req.path ?? ''}`;
+  const method = req.request_method ?? 'METHOD_UNSPECIFIED';
+  const path = req.path ?? '';
+  // The same few endpoints over and over: one string each (the decoder hands out one path string per
+  // distinct path), rather than a new concatenation per metric that the sink then flattens and hashes.
+  let byPath = ENDPOINTS.get(method);
+  if (!byPath) ENDPOINTS.set(method, (byPath = new Map()));
+  let endpoint = byPath.get(path);
+  if (endpoint === undefined) {
+    if (endpointsCached >= MAX_ENDPOINTS) { ENDPOINTS.clear(); endpointsCached = 0; byPath = new Map(); ENDPOINTS.set(method, byPath); }
+    byPath.set(path, (endpoint = `${method}:${path}`));
+    endpointsCached++;
+  }
+  return endpoint;
 }
+const ENDPOINTS = new Map<string, Map<string, string>>();
+/** Paths can be many (ids in them): the cache starts over beyond this. */
+const MAX_ENDPOINTS = 10_000;
+let endpointsCached = 0;
 
 /** The response code, 200 when Envoy logged none (0 or absent). */
 export function responseCodeOf(entry: HttpAccessLogEntry): number {

@@ -150,7 +150,9 @@ class PeerCache {
   resolve(any: Any, format: PeerFormat): PeerResolution {
     const typeUrl = any.type_url ?? '';
     const v = any.value;
-    const bytes = v ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : EMPTY;
+    // A Buffer from our decoder; a plain Uint8Array from other producers (tests, replays) gets a Buffer view.
+    const u8 = v as Uint8Array | undefined;
+    const bytes = !u8 ? EMPTY : Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     for (const c of this.recent) {
       if (c.bytes.length === bytes.length && c.format === format && c.typeUrl === typeUrl && c.bytes.equals(bytes)) return c.r;
     }
@@ -219,13 +221,17 @@ class StreamAnalyzer implements NodeAnalyzer {
     if (state) for (const _ in state) { hasState = true; break; }
     const upstream = hasState ? this.peer(state!, 'upstream') : undefined;
     const downstream = hasState ? this.peer(state!, 'downstream') : undefined;
-    const out: MeshMetric[] = [];
-    if (upstream) out.push(adapt(entry, cp, 'client', this.self, upstream));
-    if (downstream) out.push(adapt(entry, cp, 'server', downstream, this.self));
-    else if (this.gateway && (peerless === 'upstream-host' || (hasState && (kind === 'http' || out.length > 0)))) {
-      out.push(adapt(entry, cp, 'server', namer.unknown, this.self));
+    const client = upstream ? adapt(entry, cp, 'client', this.self, upstream) : undefined;
+    let server: MeshMetric | undefined;
+    if (downstream) server = adapt(entry, cp, 'server', downstream, this.self);
+    else if (this.gateway && (peerless === 'upstream-host' || (hasState && (kind === 'http' || client !== undefined)))) {
+      server = adapt(entry, cp, 'server', namer.unknown, this.self);
     }
-    if (out.length > 0) return out;
+    // Literals: an array grown by push reserves room for 17 metrics, and there are at most two.
+    if (client && server) return [client, server];
+    if (client) return [client];
+    if (server) return [server];
+    const out: MeshMetric[] = [];
     if (upstream === UNREADABLE || downstream === UNREADABLE) {
       observer.entrySkipped('peer_metadata_unreadable');
       return out;
