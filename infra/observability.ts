@@ -32,13 +32,22 @@ export const OAP_GRPC_PORT = 11800;
 export const RECEIVER_NAME = 'meshscope-receiver';
 const REPO_ROOT = path.resolve(__dirname, '..');
 /**
- * V8's heap caps of every receiver process (NODE_OPTIONS: the primary and its workers alike). V8 sizes its
- * heap by allocation rate, not live data, so uncapped RSS grows with the rate; Node 24's V8 also lets the
- * young generation grow to 64 MiB semi-spaces (Node 20: 16), +30-50 MB RSS per process for no gain
- * (BENCHMARKS.md, round 4: 8 MiB semi-spaces were also the cheapest per entry).
+ * V8's heap settings of every receiver process (on node's command line: cluster workers inherit them). V8
+ * sizes its heap by allocation rate, not live data, so uncapped RSS grows with the rate; Node 24's V8 also
+ * lets the young generation grow to 64 MiB semi-spaces (Node 20: 16), +30-50 MB RSS per process for no gain
+ * (BENCHMARKS.md, round 4: 8 MiB semi-spaces were also the cheapest per entry). With a live set of ~20 MB,
+ * V8's default growing factor leaves the old generation less headroom than the young generation, and V8
+ * then marks almost without pause (40 mark-compacts per 300k entries); 100 % growth leaves 20 MB and cuts
+ * that to 8 (BENCHMARKS.md, round 5). `--heap-growing-percent` is not allowed in NODE_OPTIONS, hence the
+ * command line.
  */
 const RECEIVER_OLD_SPACE_MIB = 128;
 const RECEIVER_SEMI_SPACE_MIB = 8;
+const RECEIVER_HEAP_GROWING_PERCENT = 100;
+export const RECEIVER_NODE_FLAGS = [
+  `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB}`, `--max-semi-space-size=${RECEIVER_SEMI_SPACE_MIB}`,
+  `--heap-growing-percent=${RECEIVER_HEAP_GROWING_PERCENT}`,
+];
 /**
  * The pod's memory, from BENCHMARKS.md round 4 (Node 24, 2 workers at (b)'s load: primary 78-85 MB, each
  * worker 114-119 MB, the pod 307-321 MB). The primary only serves admin HTTP; a worker may grow to its heap
@@ -241,6 +250,8 @@ export class Observability extends pulumi.ComponentResource {
             containers: [{
               name: 'receiver',
               image: this.receiverImage,
+              // The image's entrypoint (node receiver/dist/main.js) with the V8 flags in front.
+              command: ['node', ...RECEIVER_NODE_FLAGS, 'receiver/dist/main.js'],
               env: [
                 { name: 'RECEIVER_LISTEN', value: `0.0.0.0:${RECEIVER_ALS_PORT}` },
                 { name: 'RECEIVER_ADMIN', value: `0.0.0.0:${RECEIVER_ADMIN_PORT}` },
@@ -248,7 +259,6 @@ export class Observability extends pulumi.ComponentResource {
                 { name: 'RECEIVER_OAP_ADDRESS', value: this.oapPodsTarget },
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_MS) },
                 { name: 'RECEIVER_MAX_CONNECTION_AGE_GRACE_MS', value: String(RECEIVER_MAX_CONNECTION_AGE_GRACE_MS) },
-                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RECEIVER_OLD_SPACE_MIB} --max-semi-space-size=${RECEIVER_SEMI_SPACE_MIB}` },
                 // One worker per core of the CPU limit (the downward API rounds a fraction up).
                 { name: 'RECEIVER_WORKERS', valueFrom: { resourceFieldRef: { containerName: 'receiver', resource: 'limits.cpu', divisor: '1' } } },
               ],

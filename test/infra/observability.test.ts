@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProgramRun, REPO_ROOT, RecordedResource, runProgram } from './harness';
 import { minGraceMs } from '../../receiver/src/config';
@@ -102,7 +103,13 @@ describe('observability', () => {
     assert.ok(c.resources.requests.cpu);
     assert.equal(c.resources.limits.memory, '576Mi', '96 MiB for the primary and 240 MiB for each of its 2 workers (BENCHMARKS.md round 4)');
     assert.equal(c.resources.requests.memory, '320Mi', 'the pod measured at the bench\'s (b) load');
-    assert.equal(env(receiverDeployment(dev)).NODE_OPTIONS, '--max-old-space-size=128 --max-semi-space-size=8', 'V8 heap and young generation capped inside the limit');
+    assert.deepEqual(c.command, ['node', '--max-old-space-size=128', '--max-semi-space-size=8', '--heap-growing-percent=100', 'receiver/dist/main.js'],
+      'V8 heap and young generation capped inside the limit, old generation with headroom (BENCHMARKS.md rounds 4 and 5)');
+    assert.equal(env(receiverDeployment(dev)).NODE_OPTIONS, undefined, 'flags on the command line only');
+    // The command replaces the image's ENTRYPOINT: it must run what the ENTRYPOINT runs.
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(fs.readFileSync(path.join(REPO_ROOT, 'receiver', 'Dockerfile'), 'utf8'));
+    const [binary, ...script] = JSON.parse(entrypoint![1]!) as string[];
+    assert.deepEqual([c.command[0], ...c.command.slice(-script.length)], [binary, ...script]);
   });
 
   it('runs one receiver worker per core of the container\'s CPU limit, read from that limit', () => {

@@ -10,8 +10,8 @@ export class NodeChild {
   stderr = '';
   readonly exited: Promise<ChildRun>;
 
-  constructor(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; killAfterMs: number }) {
-    this.proc = spawn(process.execPath, [script, ...args], { env: { PATH: process.env.PATH, ...opts.env }, stdio: 'pipe' });
+  constructor(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; killAfterMs: number; nodeArgs?: string[] }) {
+    this.proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], { env: { PATH: process.env.PATH, ...opts.env }, stdio: 'pipe' });
     this.proc.stdout!.on('data', (d) => (this.stdout += d));
     this.proc.stderr!.on('data', (d) => (this.stderr += d));
     const killer = setTimeout(() => this.proc.kill('SIGKILL'), opts.killAfterMs);

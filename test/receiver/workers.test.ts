@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { TopologyJson } from '../../receiver/src/sinks/memory';
@@ -13,8 +13,8 @@ const MAIN = path.join(__dirname, '..', '..', 'receiver', 'dist', 'main.js');
 const LOOPBACK = ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'];
 
 class Child extends NodeChild {
-  constructor(args: string[]) {
-    super(MAIN, args, { killAfterMs: 25_000 });
+  constructor(args: string[], nodeArgs: string[] = []) {
+    super(MAIN, args, { killAfterMs: 25_000, nodeArgs });
   }
   logs(): Record<string, unknown>[] {
     return this.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -97,6 +97,21 @@ describe('receiver with --workers 2', function () {
     const r = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
     assert.equal(r.status, 200);
     assert.deepEqual(await r.json(), { status: 'ready', grpcListening: true, sinkReady: true });
+    c.proc.kill('SIGTERM');
+    await c.exited;
+  });
+
+  it('runs every worker with the V8 flags node was started with (how the Deployment sets them)', async () => {
+    const flags = ['--max-old-space-size=128', '--max-semi-space-size=8', '--heap-growing-percent=100'];
+    const c = new Child([...LOOPBACK, '--workers', '2', '--sink', 'memory'], flags);
+    children.push(c);
+    await c.started();
+    const workers = readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    assert.equal(workers.length, 2, 'two worker processes');
+    for (const pid of workers) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      for (const flag of flags) assert.ok(argv.includes(flag), `worker ${pid} runs without ${flag}: ${argv.join(' ')}`);
+    }
     c.proc.kill('SIGTERM');
     await c.exited;
   });
