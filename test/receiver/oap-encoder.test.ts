@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { BatchEncoder, type Batch } from '../../receiver/src/sinks/oap-encoder';
+import { BatchQueue, Capacity, type EncodedBatch } from '../../receiver/src/sinks/batch-queue';
 import {
   meshMetricServiceDefinition, meshMetricsEncoder, type EncodableServiceMeshMetrics, type HttpMeshMetricWire, type KeyStringValuePair,
   type ServiceMeshMetricsWire, type TcpMeshMetricWire,
@@ -151,5 +152,95 @@ describe('the oap sink\'s collect request encoder', () => {
   it('writes HTTP and TCP batches alternately with one encoder, each as protobufjs does', () => {
     const encoder = new BatchEncoder();
     for (const c of [...CASES, ...CASES]) assert.deepStrictEqual(encoder.encode(c.batch), referenceBytes(c.batch), c.name);
+  });
+});
+
+describe('the oap sink\'s queue of encoded batches', () => {
+  // Metrics of varied sizes (names, endpoints, properties), so batches do not line up with buffer sizes.
+  const metric = (i: number): HttpMeshMetric => httpMetric({
+    sourceServiceName: `svc-${i % 7}.default`, endpoint: `/api/${'x'.repeat(i % 300)}/${i}`, latency: i,
+    sourceInstanceProperties: i % 3 ? { platform: 'kubernetes', pod: `p-${i}` } : {},
+  });
+  const queue = (limit: number, batchSize: number) => {
+    const capacity = new Capacity(limit);
+    return { capacity, q: new BatchQueue('http', capacity, batchSize, new BatchEncoder()) };
+  };
+  /** A checked-out batch's bytes, compared with protobufjs's for the metrics it should hold. */
+  const expectBatch = (q: BatchQueue, b: EncodedBatch, metrics: HttpMeshMetric[], label: string) => {
+    assert.equal(b.count, metrics.length, label);
+    assert.deepStrictEqual(q.frame(b), referenceBytes({ kind: 'http', metrics }), label);
+  };
+
+  it('sends what it was given, in order, batch by batch, as protobufjs encodes each batch', () => {
+    const { q, capacity } = queue(10_000, 50);
+    const all = Array.from({ length: 1234 }, (_, i) => metric(i));
+    for (const m of all) assert.ok(q.push(m));
+    assert.equal(q.length, 1234);
+    assert.equal(capacity.used, 1234);
+    for (let at = 0; at < all.length; at += 50) {
+      const b = q.checkout()!;
+      expectBatch(q, b, all.slice(at, at + 50), `batch at ${at}`);
+      q.release(b);
+    }
+    assert.equal(q.checkout(), undefined);
+    assert.equal(capacity.used, 0);
+  });
+
+  it('refuses metrics beyond its capacity, which counts what is checked out until released', () => {
+    const { q, capacity } = queue(120, 50);
+    let accepted = 0;
+    for (let i = 0; i < 200; i++) if (q.push(metric(i))) accepted++;
+    assert.equal(accepted, 120);
+    const b = q.checkout()!;
+    assert.equal(q.push(metric(999)), false, 'a checked-out batch keeps its room');
+    q.release(b);
+    assert.equal(capacity.used, 70);
+    assert.ok(q.push(metric(999)));
+  });
+
+  it('seals a short batch to send it, puts failed batches back at the head, and joins short ones again', () => {
+    const { q } = queue(10_000, 50);
+    const all = Array.from({ length: 200 }, (_, i) => metric(i));
+    // Three flushes of a few metrics each (a quiet mesh, an OAP away): three short batches.
+    const short: EncodedBatch[] = [];
+    for (const [from, to] of [[0, 5], [5, 30], [30, 40]] as const) {
+      for (const m of all.slice(from, to)) q.push(m);
+      short.push(q.checkout()!);
+    }
+    for (const m of all.slice(40, 100)) q.push(m);
+    q.putBack(short);
+    assert.equal(q.length, 100);
+    // 5 + 25 + 10 fit in one batch of 50; the next full batch follows.
+    const joined = q.checkout()!;
+    expectBatch(q, joined, all.slice(0, 40), 'the three short batches joined');
+    expectBatch(q, q.checkout()!, all.slice(40, 90), 'the next full batch');
+    expectBatch(q, q.checkout()!, all.slice(90, 100), 'the rest');
+  });
+
+  it('writes new batches into the buffers of delivered ones without touching batches still out', () => {
+    const { q } = queue(10_000, 20);
+    const all = Array.from({ length: 400 }, (_, i) => metric(i));
+    for (const m of all.slice(0, 40)) q.push(m);
+    const first = q.checkout()!;
+    const second = q.checkout()!;
+    const secondBytes = Buffer.from(q.frame(second));
+    q.release(first); // its buffer is reused for what comes next
+    for (const m of all.slice(40, 400)) q.push(m);
+    assert.deepStrictEqual(q.frame(second), secondBytes, 'the batch still in flight is unchanged');
+    for (let at = 40; at < 400; at += 20) {
+      const b = q.checkout()!;
+      expectBatch(q, b, all.slice(at, at + 20), `batch at ${at}`);
+      q.release(b);
+    }
+  });
+
+  it('drops everything waiting on clear, and gives its room back', () => {
+    const { q, capacity } = queue(1000, 50);
+    for (let i = 0; i < 120; i++) q.push(metric(i));
+    const out = q.checkout()!;
+    assert.equal(q.clear(), 70);
+    assert.equal(capacity.used, 50, 'only the batch checked out keeps its room');
+    q.release(out);
+    assert.equal(q.checkout(), undefined);
   });
 });
