@@ -23,6 +23,25 @@ const RARE = new Rare('rare shape: decoded by the reference decoder');
 const ReaderClass = protobuf.Reader;
 const RECURSION_LIMIT = (protobuf.Reader as unknown as { recursionLimit: number }).recursionLimit;
 
+/**
+ * protobufjs's Reader.uint32 with its one- and two-byte cases inline (every tag, most lengths): the same
+ * value, position and errors (a longer varint, or one that runs into the limit, is left to it).
+ */
+function u32(r: Reader): number {
+  const pos = r.pos;
+  const buf = r.buf;
+  if (pos + 1 < r.len) {
+    const b = buf[pos]!;
+    if (b < 128) { r.pos = pos + 1; return b; }
+    const b2 = buf[pos + 1]!;
+    if (b2 < 128) { r.pos = pos + 2; return (b & 127) | (b2 << 7); }
+  } else if (pos < r.len) {
+    const b = buf[pos]!;
+    if (b < 128) { r.pos = pos + 1; return b; }
+  }
+  return r.uint32();
+}
+
 function outOfRange(): RangeError {
   return RangeError('index out of range');
 }
@@ -32,7 +51,7 @@ function outOfRange(): RangeError {
  * current limit, limit narrowed to the end. Returns the outer limit, for leave().
  */
 function enter(r: Reader, n: number): number {
-  const l = r.uint32();
+  const l = u32(r);
   if (n > RECURSION_LIMIT) throw Error('maximum nesting depth exceeded');
   const c = r.pos + l;
   if (c > r.len) throw outOfRange();
@@ -123,7 +142,7 @@ class StringTable {
   private readonly strings: string[] = new Array<string>(STRING_SLOTS).fill('');
 
   read(r: Reader): string {
-    const len = r.uint32();
+    const len = u32(r);
     const buf = r.buf as Buffer;
     const start = r.pos;
     const end = Math.min(start + len, r.len);
@@ -156,9 +175,9 @@ type ScalarWalk = (r: Reader) => void;
 /** Each scalar type's read, without building its value where protobufjs's read has no other effect. */
 const SCALAR_WALK: Record<string, ScalarWalk> = {
   // BufferReader.string: a length that runs past the limit is cut at the limit.
-  string: (r) => { const len = r.uint32(); r.pos = Math.min(r.pos + len, r.len); },
-  bytes: (r) => { const len = r.uint32(); if (r.pos + len > r.len) throw outOfRange(); r.pos += len; },
-  int32: (r) => { r.uint32(); }, uint32: (r) => { r.uint32(); }, sint32: (r) => { r.uint32(); }, bool: (r) => { r.uint32(); },
+  string: (r) => { const len = u32(r); r.pos = Math.min(r.pos + len, r.len); },
+  bytes: (r) => { const len = u32(r); if (r.pos + len > r.len) throw outOfRange(); r.pos += len; },
+  int32: (r) => { u32(r); }, uint32: (r) => { u32(r); }, sint32: (r) => { u32(r); }, bool: (r) => { u32(r); },
   // 64-bit varints are read as protobufjs reads them, without the Long it would build (see varint64).
   int64: (r) => { varint64(r, false); }, uint64: (r) => { varint64(r, true); }, sint64: (r) => { varint64(r, false); },
   fixed32: (r) => { r.fixed32(); }, sfixed32: (r) => { r.sfixed32(); }, float: (r) => { r.float(); },
@@ -194,7 +213,7 @@ function walkersOf(type: protobuf.Type): FieldWalks {
     } else if (field.repeated && !sub && PACKABLE.has(scalar)) {
       fields[field.id] = (r, t) => {
         if ((t & 7) !== 2) return one!(r);
-        const c2 = r.uint32() + r.pos;
+        const c2 = u32(r) + r.pos;
         if (c2 > r.len) throw outOfRange();
         const outer = r.len;
         r.len = c2;
@@ -214,7 +233,7 @@ function walkersOf(type: protobuf.Type): FieldWalks {
 function walkMessage(r: Reader, fields: FieldWalks, n: number): void {
   const outer = enter(r, n);
   while (r.pos < r.len) {
-    const t = r.uint32();
+    const t = u32(r);
     const walk = fields[t >>> 3];
     if (walk) walk(r, t, n);
     else r.skipType(t & 7, n);
@@ -223,13 +242,13 @@ function walkMessage(r: Reader, fields: FieldWalks, n: number): void {
 }
 
 function walkMapEntry(r: Reader, n: number, key: ScalarWalk, sub: FieldWalks | undefined, value: ScalarWalk | undefined): void {
-  const c2 = r.uint32() + r.pos;
+  const c2 = u32(r) + r.pos;
   if (c2 > r.len) throw outOfRange();
   const outer = r.len;
   r.len = c2;
   let hasValue = false;
   while (r.pos < c2) {
-    const t = r.uint32();
+    const t = u32(r);
     switch (t >>> 3) {
       case 1: key(r); break;
       case 2: if (sub) walkMessage(r, sub, n + 1); else value!(r); hasValue = true; break;
@@ -301,11 +320,11 @@ class FastDecoder {
     let tcp: { log_entry?: TcpAccessLogEntry[] } | undefined;
     let identifier: protobuf.Message | undefined;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: {
           // Once per stream: protobufjs decodes it whole, as the reference does (a later one replaces it).
-          identifier = this.t.identifier.decode(r, r.uint32(), undefined as never, 1 as never);
+          identifier = this.t.identifier.decode(r, u32(r), undefined as never, 1 as never);
           break;
         }
         case 2: http = this.entries(r, 1, true) as typeof http; break;
@@ -324,7 +343,7 @@ class FastDecoder {
     const outer = enter(r, n);
     const list: (HttpAccessLogEntry | TcpAccessLogEntry)[] = [];
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       if (t >>> 3 === 1) list.push(isHttp ? this.httpEntry(r, n + 1) : this.tcpEntry(r, n + 1));
       else r.skipType(t & 7, n);
     }
@@ -336,7 +355,7 @@ class FastDecoder {
     const outer = enter(r, n);
     const e: HttpAccessLogEntry = {};
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: e.common_properties = this.common(r, n + 1); break;
         case 2: e.protocol_version = enumName(this.httpVersions, r.int32()) as string; break;
@@ -353,7 +372,7 @@ class FastDecoder {
     const outer = enter(r, n);
     const e: TcpAccessLogEntry = {};
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: e.common_properties = this.common(r, n + 1); break;
         case 2: e.connection_properties = this.connection(r, n + 1); break;
@@ -368,7 +387,7 @@ class FastDecoder {
     const outer = enter(r, n);
     const c: NonNullable<TcpAccessLogEntry['connection_properties']> = {};
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: c.received_bytes = uint64(r); break;
         case 2: c.sent_bytes = uint64(r); break;
@@ -384,7 +403,7 @@ class FastDecoder {
     const cp: AccessLogCommon = {};
     const rest = this.walks.common;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       const id = t >>> 3;
       switch (id) {
         // One store per field (a computed key would make every store here a dictionary lookup).
@@ -415,7 +434,7 @@ class FastDecoder {
     let seconds: number | undefined;
     let nanos: number | undefined;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: seconds = int64(r); break;
         case 2: nanos = r.int32(); break;
@@ -429,14 +448,14 @@ class FastDecoder {
   }
 
   private filterState(r: Reader, n: number, map: Record<string, Any>): void {
-    const c2 = r.uint32() + r.pos;
+    const c2 = u32(r) + r.pos;
     if (c2 > r.len) throw outOfRange();
     const outer = r.len;
     r.len = c2;
     let key = '';
     let value: Any | undefined;
     while (r.pos < c2) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: key = this.strings.read(r); break;
         case 2: value = this.any(r, n + 1); break;
@@ -453,7 +472,7 @@ class FastDecoder {
     const outer = enter(r, n);
     const a: Any = {};
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: a.type_url = this.strings.read(r); break;
         case 2: a.value = r.bytes() as Buffer; break;
@@ -469,7 +488,7 @@ class FastDecoder {
     const tls: TlsProperties = {};
     const rest = this.walks.tls;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 4: tls.local_certificate_properties = this.cert(r, n + 1); break;
         case 5: tls.peer_certificate_properties = this.cert(r, n + 1); break;
@@ -489,7 +508,7 @@ class FastDecoder {
     const c: NonNullable<TlsProperties['local_certificate_properties']> = {};
     const rest = this.walks.cert;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: {
           // A literal for the first (usually the only) SAN: push onto [] would reserve room for 17.
@@ -516,7 +535,7 @@ class FastDecoder {
     const s: { uri?: string } = {};
     const rest = this.walks.san;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       if (t >>> 3 === 1) s.uri = this.strings.read(r);
       else {
         const walk = rest[t >>> 3];
@@ -534,7 +553,7 @@ class FastDecoder {
     const f: Record<string, unknown> = {};
     const rest = this.walks.flags;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       const id = t >>> 3;
       const name = this.flagNames[id];
       if (name !== undefined) f[name] = r.bool();
@@ -554,7 +573,7 @@ class FastDecoder {
     const q: NonNullable<HttpAccessLogEntry['request']> = {};
     const rest = this.walks.request;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: q.request_method = enumName(this.requestMethods, r.int32()) as string; break;
         case 2: q.scheme = this.strings.read(r); break;
@@ -576,7 +595,7 @@ class FastDecoder {
     const s: NonNullable<HttpAccessLogEntry['response']> = {};
     const rest = this.walks.response;
     while (r.pos < r.len) {
-      const t = r.uint32();
+      const t = u32(r);
       switch (t >>> 3) {
         case 1: s.response_code = this.uint32Value(r, n + 1); break;
         case 4: stringMapEntry(r, n, (s.response_headers ??= {}), this.strings); break;
@@ -596,8 +615,8 @@ class FastDecoder {
     const outer = enter(r, n);
     const v: { value?: number } = {};
     while (r.pos < r.len) {
-      const t = r.uint32();
-      if (t >>> 3 === 1) v.value = r.uint32();
+      const t = u32(r);
+      if (t >>> 3 === 1) v.value = u32(r);
       else r.skipType(t & 7, n);
     }
     leave(r, outer);
@@ -625,14 +644,14 @@ function enumName(names: EnumNames, v: number): string | number {
 }
 
 function stringMapEntry(r: Reader, n: number, map: Record<string, string>, strings: StringTable): void {
-  const c2 = r.uint32() + r.pos;
+  const c2 = u32(r) + r.pos;
   if (c2 > r.len) throw outOfRange();
   const outer = r.len;
   r.len = c2;
   let key = '';
   let value = '';
   while (r.pos < c2) {
-    const t = r.uint32();
+    const t = u32(r);
     switch (t >>> 3) {
       case 1: key = strings.read(r); break;
       case 2: value = strings.read(r); break;
