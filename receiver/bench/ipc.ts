@@ -10,6 +10,8 @@ export interface ChildStats {
   latency?: [number, number][];
   /** The process's event loop so far (performance.eventLoopUtilization): ms busy and ms idle. */
   loop?: { active: number; idle: number };
+  /** Single receiver only: process.memoryUsage() sampled over the run, in MB (V8's heap; Buffers' memory). */
+  memory?: { heapTotalMax: number; arrayBuffersMin: number; arrayBuffersMax: number };
 }
 export type ChildMessage = ChildReady | ChildStats;
 export interface DriverMessage { type: 'poll'; final: boolean }

@@ -48,6 +48,14 @@ async function main(): Promise<void> {
     };
   }
   await receiver.start();
+  // What RSS is made of: V8's heap, and the memory of Buffers (outside it), sampled as the driver samples RSS.
+  const memory = { heapTotalMax: 0, arrayBuffersMin: Infinity, arrayBuffersMax: 0 };
+  setInterval(() => {
+    const m = process.memoryUsage();
+    memory.heapTotalMax = Math.max(memory.heapTotalMax, m.heapTotal / 1e6);
+    memory.arrayBuffersMin = Math.min(memory.arrayBuffersMin, m.arrayBuffers / 1e6);
+    memory.arrayBuffersMax = Math.max(memory.arrayBuffersMax, m.arrayBuffers / 1e6);
+  }, 250).unref();
   const value = async (name: string) => receiver.metrics.value(name).catch(() => 0);
   serveStats(async (final): Promise<ChildStats> => {
     const t = await receiver.totals();
@@ -55,6 +63,7 @@ async function main(): Promise<void> {
       type: 'stats', delivered, loop: performance.eventLoopUtilization(),
       totals: { ...t, pausedNow: await value('receiver_als_streams_paused'), pauses: await value('receiver_als_backpressure_pauses_total') },
       latency: final && parsed.config.sink === 'memory' ? latency.toPairs() : undefined,
+      memory: final && memory.heapTotalMax > 0 ? { ...memory } : undefined,
     };
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -251,6 +251,7 @@ interface RunResult {
   /** Share of one core used by the process under test, by the OAP peer, by this driver (the generator). */
   cpu: { target: number; peer: number; generator: number };
   totals?: ChildStats['totals'];
+  memory?: ChildStats['memory'];
   /** Share of the run the target's event loop was busy; the rest it waited for I/O (NaN with workers). */
   loopBusy: number;
 }
@@ -332,7 +333,7 @@ async function runOnce(mode: Mode, s: Settings, run: number, node: NodeBinary = 
       latency: LatencyHistogram.fromPairs(final.latency ?? []),
       rss: { start: rssValues[Math.floor(rssValues.length * 0.05)] ?? mem.rss, end: rssValues.at(-1) ?? mem.rss,
         max: Math.max(mem.rss, ...rssValues), peak: mem.peak, curve },
-      cpu, totals, loopBusy,
+      cpu, totals, loopBusy, memory: mode === 'noop' || mode === 'raw' ? undefined : targetFinal.memory,
     };
   } finally {
     for (const c of children.reverse()) await c.stop();
@@ -383,12 +384,15 @@ function table(results: RunResult[], s: Settings): string {
 }
 
 function soakReport(results: RunResult[]): string {
-  const lines = ['| setup | entries | RSS start | RSS end | RSS max | VmHWM | curve (s: MB) |', '|---|---:|---:|---:|---:|---:|---|'];
+  const lines = ['| setup | entries | RSS start | RSS end | RSS max | VmHWM | V8 heap max | Buffers min → max | curve (s: MB) |', '|---|---:|---:|---:|---:|---:|---:|---|---|'];
   for (const r of results) {
     if (r.mode === 'noop' || r.mode === 'raw') continue;
     const step = Math.max(1, Math.floor(r.rss.curve.length / 10));
     const curve = r.rss.curve.filter((_, i) => i % step === 0).map(([t, m]) => `${t.toFixed(0)}: ${m.toFixed(0)}`).join(', ');
-    lines.push(`| ${MODE_LABEL[r.mode]}, node ${r.node} | ${fmt(r.entries)} | ${r.rss.start.toFixed(0)} MB | ${r.rss.end.toFixed(0)} MB | ${r.rss.max.toFixed(0)} MB | ${r.rss.peak.toFixed(0)} MB | ${curve} |`);
+    const m = r.memory;
+    const heap = m ? `${m.heapTotalMax.toFixed(0)} MB` : '-';
+    const buffers = m ? `${m.arrayBuffersMin.toFixed(0)} → ${m.arrayBuffersMax.toFixed(0)} MB` : '-';
+    lines.push(`| ${MODE_LABEL[r.mode]}, node ${r.node} | ${fmt(r.entries)} | ${r.rss.start.toFixed(0)} MB | ${r.rss.end.toFixed(0)} MB | ${r.rss.max.toFixed(0)} MB | ${r.rss.peak.toFixed(0)} MB | ${heap} | ${buffers} | ${curve} |`);
   }
   return lines.join('\n');
 }
