@@ -59,7 +59,12 @@ export class FakeOap {
   constructor(private readonly opts: { exactLongs?: boolean } = {}) {}
 
   readonly received: ServiceMeshMetricsWire[] = [];
+  /** The batches of each answered call, one entry per call. */
+  readonly callBatches: ServiceMeshMetricsWire[][] = [];
   calls = 0;
+  /** Calls open now (started, not yet ended by the client), and the most open at once. */
+  open = 0;
+  mostOpen = 0;
   /** When set, every call is answered with this status after reading it. */
   failWith: grpc.status | undefined;
   /** When set, calls are read but never answered (an OAP that dies mid-call). */
@@ -71,11 +76,17 @@ export class FakeOap {
     this.server.addService(this.opts.exactLongs ? exactMeshMetricServiceDefinition() : meshMetricServiceDefinition(), {
       collect: (call: grpc.ServerReadableStream<ServiceMeshMetricsWire, object>, cb: grpc.sendUnaryData<object>) => {
         this.calls++;
+        this.mostOpen = Math.max(this.mostOpen, ++this.open);
+        let closed = false;
+        const close = () => { if (!closed) { closed = true; this.open--; } };
+        call.on('cancelled', close);
         const batch: ServiceMeshMetricsWire[] = [];
         call.on('data', (m: ServiceMeshMetricsWire) => batch.push(m));
         call.on('end', () => {
           if (this.hang) return;
+          close();
           if (this.failWith !== undefined) return cb({ code: this.failWith, details: 'fake OAP says no' });
+          this.callBatches.push(batch);
           this.received.push(...batch);
           cb(null, {});
         });

@@ -234,6 +234,48 @@ describe('the oap sink\'s queue of encoded batches', () => {
     }
   });
 
+  it('checks out only whole batches unless asked for the one still being written (a flush)', () => {
+    const { q } = queue(10_000, 20);
+    const all = Array.from({ length: 30 }, (_, i) => metric(i));
+    for (const m of all) q.push(m);
+    expectBatch(q, q.checkout(false)!, all.slice(0, 20), 'the whole batch');
+    assert.equal(q.checkout(false), undefined, 'the batch being written stays');
+    assert.equal(q.length, 10);
+    expectBatch(q, q.checkout(true)!, all.slice(20, 30), 'sealed for a flush');
+    assert.equal(q.checkout(true), undefined);
+  });
+
+  it('reuses a delivered batch\'s buffer only for batches of about its size: once the metrics shrink, a steady flow allocates nothing', () => {
+    const { q } = queue(100_000, 50);
+    const big = (i: number) => httpMetric({ endpoint: `/big/${'y'.repeat(1500)}/${i}`, latency: i });
+    const small = (i: number) => httpMetric({ endpoint: `/s/${i}`, latency: i });
+    // Large metrics first, so their batches' buffers are large; they come back while small ones flow.
+    for (let i = 0; i < 100; i++) q.push(big(i));
+    const bigBatches = [q.checkout(false)!, q.checkout(false)!];
+    const bigBuffers = new Set(bigBatches.map((b) => b.buf.buffer));
+    for (let i = 0; i < 50; i++) q.push(small(i));
+    const firstSmall = q.checkout(false)!;
+    for (const b of [...bigBatches, firstSmall]) q.release(b);
+    const allocUnsafe = Buffer.allocUnsafe;
+    let allocations = 0;
+    Buffer.allocUnsafe = (n: number) => { if (n >= 1024) allocations++; return allocUnsafe(n); };
+    try {
+      for (let round = 0; round < 8; round++) {
+        if (round === 2) allocations = 0; // from here on, the buffers in use are enough
+        const metrics = Array.from({ length: 50 }, (_, i) => small(50 + round * 50 + i));
+        for (const m of metrics) q.push(m);
+        const b = q.checkout(false)!;
+        expectBatch(q, b, metrics, `round ${round}`);
+        assert.ok(!bigBuffers.has(b.buf.buffer), `round ${round}: not written into a large batch's buffer`);
+        assert.ok(b.buf.length <= 2 * b.end, `round ${round}: a buffer of ${b.buf.length} bytes for ${b.end}`);
+        q.release(b);
+      }
+    } finally {
+      Buffer.allocUnsafe = allocUnsafe;
+    }
+    assert.equal(allocations, 0, 'buffers allocated in rounds 2-7');
+  });
+
   it('drops everything waiting on clear, and gives its room back', () => {
     const { q, capacity } = queue(1000, 50);
     for (let i = 0; i < 120; i++) q.push(metric(i));

@@ -58,7 +58,7 @@ export class BatchQueue {
     if (this.capacity.free <= 0) return false;
     const size = this.encoder.sizeOf(m);
     if (!this.buf) this.buf = this.newBuffer(size);
-    else if (this.end + size > this.buf.length) this.buf = resized(this.buf, this.end, Math.max(this.end + size, this.buf.length * 2));
+    else if (this.end + size > this.buf.length) this.buf = resized(this.buf, this.end, Math.max(this.end + size, Math.ceil(this.buf.length * HEADROOM)));
     this.end = this.encoder.writeSized(this.buf, this.end, m);
     this.count++;
     this.waiting++;
@@ -69,11 +69,11 @@ export class BatchQueue {
 
   /**
    * The oldest waiting batch, checked out (its room stays taken until release or putBack), or undefined
-   * when nothing waits. A batch still being written is sealed for it; batches left short (sealed early,
-   * then put back after a failed call) are joined while they fit in one batch.
+   * when nothing waits. A batch still being written is sealed for it only with `partial` (a flush);
+   * batches left short (sealed early, then put back after a failed call) are joined while they fit in one batch.
    */
-  checkout(): EncodedBatch | undefined {
-    if (this.head === this.sealed.length) this.seal();
+  checkout(partial = true): EncodedBatch | undefined {
+    if (this.head === this.sealed.length && partial) this.seal();
     if (this.head === this.sealed.length) return undefined;
     let batch = this.sealed[this.head++]!;
     while (this.head < this.sealed.length && batch.count + this.sealed[this.head]!.count <= this.batchSize) {
@@ -100,7 +100,7 @@ export class BatchQueue {
   /** Gives up the room of a checked-out batch (delivered or dropped); its buffer may be written again. */
   release(b: EncodedBatch): void {
     this.capacity.used -= b.count;
-    if (this.spare.length < MAX_SPARE && b.buf.length >= this.bufferSize()) this.spare.push(b.buf);
+    if (this.spare.length < MAX_SPARE && fits(b.buf, this.expectedBytes())) this.spare.push(b.buf);
   }
 
   /** Drops everything waiting; returns how many metrics that was. */
@@ -122,18 +122,20 @@ export class BatchQueue {
     return b.buf.subarray(start, b.end);
   }
 
-  /** A batch's buffer size, from what the last batch's metrics took. */
-  private bufferSize(): number {
-    return BATCH_HEADER_ROOM + Math.ceil(this.batchSize * this.bytesPerMetric * 1.25);
+  /** What a whole batch is expected to take, from what the last batch's metrics took. */
+  private expectedBytes(): number {
+    return BATCH_HEADER_ROOM + this.batchSize * this.bytesPerMetric;
   }
 
   private newBuffer(first: number): Buffer {
-    const size = Math.max(BATCH_HEADER_ROOM + first, this.bufferSize());
+    const expected = Math.max(BATCH_HEADER_ROOM + first, this.expectedBytes());
+    // A spare of another size is let go: kept, the largest ever made would be the ones reused, each batch
+    // then sealed into a copy of its own size (round 6 of BENCHMARKS.md: buffers were 1.8x their batches).
     while (this.spare.length > 0) {
       const b = this.spare.pop()!;
-      if (b.length >= size) return b;
+      if (fits(b, expected)) return b;
     }
-    return Buffer.allocUnsafe(size);
+    return Buffer.allocUnsafe(Math.ceil(expected * HEADROOM));
   }
 
   /** Closes the batch being written. A short one (sealed for a flush) keeps a buffer of its own size, not the whole batch's. */
@@ -142,7 +144,7 @@ export class BatchQueue {
     let buf = this.buf;
     if (this.end * 2 < buf.length) {
       buf = resized(buf, this.end, this.end);
-      if (this.spare.length < MAX_SPARE) this.spare.push(this.buf);
+      if (this.spare.length < MAX_SPARE && fits(this.buf, this.expectedBytes())) this.spare.push(this.buf);
     }
     this.sealed.push({ kind: this.kind, buf, end: this.end, count: this.count });
     this.bytesPerMetric = Math.max(16, (this.end - BATCH_HEADER_ROOM) / this.count);
@@ -150,6 +152,17 @@ export class BatchQueue {
     this.end = BATCH_HEADER_ROOM;
     this.count = 0;
   }
+}
+
+/** A new buffer's room beyond what its batch is expected to take (metrics vary in size). */
+const HEADROOM = 1.25;
+
+/**
+ * Whether `buf` will do for a batch expected to take `expected` bytes: some room to spare (a batch that
+ * outgrows its buffer is copied into a larger one), and not much bigger than a new buffer would be.
+ */
+function fits(buf: Buffer, expected: number): boolean {
+  return buf.length >= expected * 1.1 && buf.length <= expected * 2;
 }
 
 /** A copy of buf's first `used` bytes in a new buffer of `size` bytes. */

@@ -264,11 +264,12 @@ export class OapSink implements Sink {
       }
       const fullBatch = this.http.length >= this.o.batchSize || this.tcp.length >= this.o.batchSize;
       const waited = Date.now() - this.oldestQueuedAt;
-      if (!fullBatch && !this.closing && waited < this.o.flushIntervalMs) {
+      const flushDue = this.closing || waited >= this.o.flushIntervalMs;
+      if (!fullBatch && !flushDue) {
         await this.sleep(this.o.flushIntervalMs - waited);
         continue;
       }
-      this.startCall();
+      if (!this.startCall(flushDue)) await this.sleep(Math.max(1, this.o.flushIntervalMs - waited));
     }
     // Stopped at the close deadline: the cancelled calls put their batches back before we count them.
     await Promise.all(this.inFlight.values());
@@ -282,16 +283,20 @@ export class OapSink implements Sink {
     });
   }
 
-  /** The next batches, HTTP and TCP in turn, checked out of their queues. */
-  private nextBatches(): EncodedBatch[] {
+  /**
+   * The next batches, HTTP and TCP in turn, checked out of their queues: whole batches, and the ones still
+   * being written only when a flush is due (a short batch taken along with every call would be sent, and
+   * copied into a buffer of its own size, far more often than the flush interval asks).
+   */
+  private nextBatches(flush: boolean): EncodedBatch[] {
     const batches: EncodedBatch[] = [];
     const most = this.lastCallOk ? this.o.maxBatchesPerCall : 1;
     while (batches.length < most) {
       const before = batches.length;
-      const http = this.http.checkout();
+      const http = this.http.checkout(flush);
       if (http) batches.push(http);
       if (batches.length < most) {
-        const tcp = this.tcp.checkout();
+        const tcp = this.tcp.checkout(flush);
         if (tcp) batches.push(tcp);
       }
       if (batches.length === before) break;
@@ -299,8 +304,10 @@ export class OapSink implements Sink {
     return batches;
   }
 
-  private startCall(): void {
-    const batches = this.nextBatches();
+  /** Starts a call with the next batches; false when none was ready (nothing whole, and no flush due). */
+  private startCall(flush: boolean): boolean {
+    const batches = this.nextBatches(flush);
+    if (batches.length === 0) return false;
     const count = batches.reduce((n, b) => n + b.count, 0);
     let call!: grpc.ClientWritableStream<Buffer>;
     const ended = new Promise<void>((resolve) => {
@@ -326,6 +333,7 @@ export class OapSink implements Sink {
     this.inFlight.set(call, ended);
     for (const b of batches) call.write((b.kind === 'http' ? this.http : this.tcp).frame(b));
     call.end();
+    return true;
   }
 
   private callEnded(batches: EncodedBatch[], count: number, err: grpc.ServiceError | null): void {
