@@ -31,6 +31,7 @@ export interface ReceiverConfig {
   maxConnectionAgeGraceMs: number;
   oapReresolveMs: number;
   oapRetryMaxMs: number;
+  oapCallsInFlight: number;
   shutdownTimeoutMs: number;
   topologyWindowSeconds: number;
   logLevel: LogLevel;
@@ -113,6 +114,10 @@ export const SETTINGS: readonly Setting[] = [
   // an absent OAP is one refused connection per channel.
   { key: 'oapRetryMaxMs', flag: 'oap-retry-max-ms', env: 'RECEIVER_OAP_RETRY_MAX_MS', kind: INT(100, 60_000),
     default: '1000', help: 'longest wait between attempts to reach an OAP that is away (reconnects, DNS lookups, resent calls): bounds how soon delivery resumes once it is back' },
+  // 8: with 4, at (b)'s load the OAP's round trips were the limit: the queue sat at its high-water mark and
+  // its batches were most of the receiver's memory (BENCHMARKS.md, round 6). Each call stays short (4 batches).
+  { key: 'oapCallsInFlight', flag: 'oap-calls-in-flight', env: 'RECEIVER_OAP_CALLS_IN_FLIGHT', kind: INT(1, 64),
+    default: '8', help: 'collect calls to the OAP at once (each up to 4 batches); more carry more while each waits for its answer' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'RECEIVER_SHUTDOWN_TIMEOUT_MS',
     kind: INT(0, 600_000), default: '10000', help: 'on SIGTERM, how long to keep flushing the queue before exiting' },
   { key: 'topologyWindowSeconds', flag: 'topology-window-seconds', env: 'RECEIVER_TOPOLOGY_WINDOW_SECONDS',

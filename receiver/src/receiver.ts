@@ -18,7 +18,7 @@ function buildSink(config: ReceiverConfig, metrics: ReceiverMetrics, logger: Log
     case 'oap':
       return new OapSink({
         address: config.oapAddress!, stats: metrics, logger: logger.child({ component: 'oap-sink' }),
-        reresolveMs: config.oapReresolveMs, retryMaxMs: config.oapRetryMaxMs,
+        reresolveMs: config.oapReresolveMs, retryMaxMs: config.oapRetryMaxMs, maxCallsInFlight: config.oapCallsInFlight,
         queueCapacity: config.queueCapacity, batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs,
       });
     case 'memory':

@@ -66,6 +66,47 @@ describe('oap sink', function () {
     assert.deepEqual(oap.httpMetrics().map((m) => m.latency), [1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('sends whole batches as they fill, and a short batch of the other kind only with the flush', async () => {
+    // A flush interval no run reaches: only close() flushes here.
+    const s = open(await oap.start(), { batchSize: 5, flushIntervalMs: 600_000 });
+    const http = (from: number) => Array.from({ length: 5 }, (_, i) => httpMetric({ latency: from + i }));
+    // A first call that succeeds: until then the sink sends one batch a call.
+    s.offer(http(1));
+    await waitFor(async () => (await forwarded()) === 5, 'the first batch forwarded');
+    s.offer([tcpMetric(), ...http(6)]);
+    await waitFor(async () => (await forwarded()) === 10, 'the second HTTP batch forwarded');
+    const kinds = () => oap.callBatches.map((c) => c.map((m) => m.metrics));
+    assert.deepEqual(kinds(), [['httpMetrics'], ['httpMetrics']], 'each call carried its HTTP batch alone');
+    assert.equal(s.queued(), 1, 'the TCP metric waits for its batch to fill or the flush');
+    await s.close(5000);
+    sink = undefined;
+    assert.deepEqual(kinds(), [['httpMetrics'], ['httpMetrics'], ['tcpMetrics']]);
+    assert.equal(oap.tcpMetrics().length, 1);
+  });
+
+  it('runs up to 8 collect calls at once by default, and as many as it is told', async () => {
+    let answered = 0;
+    for (const [over, most] of [[{}, 8], [{ maxCallsInFlight: 3 }, 3]] as const) {
+      const fresh = new FakeOap();
+      const s = open(await fresh.start(), { batchSize: 10, queueCapacity: 10_000, callTimeoutMs: 60_000, ...over });
+      // Until a call has succeeded the sink only probes, one call at a time.
+      s.offer(Array.from({ length: 10 }, (_, i) => httpMetric({ latency: i + 1 })));
+      answered += 10;
+      await waitFor(async () => (await forwarded()) === answered, 'the first call answered');
+      fresh.hang = true; // from now on every call stays open
+      // 4 batches a call: enough for twice the limit.
+      s.offer(Array.from({ length: most * 2 * 4 * 10 }, (_, i) => httpMetric({ latency: i + 1 })));
+      await waitFor(() => fresh.calls === 1 + most, `${most} calls open`);
+      // No event marks a call not started: give the sink room to start one too many.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(fresh.calls, 1 + most, 'no more calls than allowed');
+      assert.equal(fresh.mostOpen, most);
+      await s.close(0);
+      sink = undefined;
+      fresh.stop();
+    }
+  });
+
   it('delivers what was queued while the OAP was down once it comes up, each metric exactly once', async () => {
     const port = await freePort();
     const s = open(port);

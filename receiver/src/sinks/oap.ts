@@ -100,7 +100,7 @@ export class OapSink implements Sink {
   private readonly loop: Promise<void>;
 
   constructor(opts: OapSinkOptions) {
-    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 4, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, retryMaxMs: 1000, reresolveMs: 30_000, ...opts };
+    this.o = { maxBatchesPerCall: 4, maxCallsInFlight: 8, channels: 2, callTimeoutMs: 10_000, backoffInitialMs: 250, retryMaxMs: 1000, reresolveMs: 30_000, ...opts };
     this.backoff = this.o.backoffInitialMs;
     this.backpressure = Backpressure.forCapacity(opts.queueCapacity);
     this.logger = opts.logger ?? silentLogger;
