@@ -26,7 +26,7 @@ export interface EncodedBatch {
 
 /** A first buffer's guess at a metric's size; later ones follow what was written. */
 const FIRST_BYTES_PER_METRIC = 512;
-/** Buffers kept for reuse, per queue: as many as the calls in flight carry, and a few more. */
+/** Buffers kept for reuse, per queue: most of what the calls in flight carry (up to 8 calls of 4 batches). */
 const MAX_SPARE = 24;
 
 export class BatchQueue {
